@@ -1,0 +1,1 @@
+"""Expert pool and draw tables."""

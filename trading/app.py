@@ -1,0 +1,88 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from trading import audit, db, errors
+from trading.config import load_config
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask("gongxin", instance_relative_config=True)
+    app.config.update(load_config(config))
+    if not app.config.get("DATABASE_URL"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "gongxin.sqlite3")
+        app.config["DATABASE_URL"] = f"sqlite:///{path}"
+    if not app.config.get("SECRET_KEY"):
+        # Sessions of the web console need a key; without one from the environment each
+        # process makes its own, so console sign-ins do not survive a restart.
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    audit.install()
+    _register_api(app)
+    # After the Api, whose own HTTPException handler ours replaces: one error shape everywhere.
+    errors.init_app(app)
+    _register_cli(app)
+    return app
+
+
+class _Api(Api):
+    ERROR_SCHEMA = errors.ErrorSchema
+
+
+def _register_api(app: Flask) -> None:
+    from credit.routes import blp as credit_blp
+    from credit.routes import public_blp
+    from experts.routes import blp as experts_blp
+    from trading.collusion.routes import blp as collusion_blp
+    from trading.ops import blp as ops_blp
+    from trading.ops import health_blp
+    from trading.routes import blp as trading_blp
+
+    api = Api(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": (
+                    "Shared credit records, verifiable expert draws and collusion alerts for public "
+                    "resource trading. Every error has the shape {code, status, message, errors}."
+                )
+            },
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearerAuth",
+        {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "Token from `flask --app wsgi tokens create`",
+        },
+    )
+    for blueprint in (
+        health_blp,
+        ops_blp,
+        credit_blp,
+        public_blp,
+        experts_blp,
+        trading_blp,
+        collusion_blp,
+    ):
+        api.register_blueprint(blueprint)
+    app.extensions["gongxin.api"] = api
+
+
+def _register_cli(app: Flask) -> None:
+    from trading.cli import register
+
+    register(app)

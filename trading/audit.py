@@ -1,0 +1,229 @@
+"""Audit chain: every write appends an entry, chained by hash, in the write's own transaction.
+
+Services call :func:`record`; the entries are written when the session commits, under a lock
+on the single ``audit_head`` row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite transactions
+already begin with ``BEGIN IMMEDIATE``), so concurrent writers queue instead of forking the
+chain. ``seq`` is unique as a second guard. The head row remembers the last entry, so even the
+deletion of the newest entries is detected.
+
+Hash of an entry: SHA-256 over the canonical JSON array
+``[prev_hash, seq, at, actor, action, target_type, target_id, digest]`` where ``digest`` is the
+SHA-256 of the canonical JSON ``{"before": …, "after": …}`` and ``at`` is ISO 8601 (UTC, naive).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from trading.db import Base
+
+GENESIS = "0" * 64
+_PENDING = "audit_pending"
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    target_type: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[str | None] = mapped_column(String(120))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row holding the chain's newest entry; locked by every writer."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _plain(value: Any) -> Any:
+    """What the JSON column will give back, so the digest is computed over stored content."""
+    return None if value is None else json.loads(canonical_json(value))
+
+
+def change_digest(before: Any, after: Any) -> str:
+    return hashlib.sha256(canonical_json({"before": before, "after": after}).encode()).hexdigest()
+
+
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    digest: str,
+) -> str:
+    material = [prev_hash, seq, at.isoformat(), actor, action, target_type, target_id, digest]
+    return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+
+
+@dataclass
+class _Pending:
+    action: str
+    target_type: str
+    target_id: str | None
+    before: Any
+    after: Any
+    actor: str | None
+
+
+def record(
+    session: Session,
+    action: str,
+    target_type: str,
+    target_id: Any = None,
+    *,
+    before: Any = None,
+    after: Any = None,
+    actor: str | None = None,
+) -> None:
+    """Queue an audit entry; it is chained and written when ``session`` commits."""
+    session.info.setdefault(_PENDING, []).append(
+        _Pending(
+            action,
+            target_type,
+            None if target_id is None else str(target_id),
+            _plain(before),
+            _plain(after),
+            actor,
+        )
+    )
+
+
+def _write_pending(session: Session) -> None:
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
+    prev, seq = head.hash, head.seq
+    now = datetime.now(UTC).replace(tzinfo=None)
+    default_actor = session.info.get("actor", "system")
+    rows = []
+    for item in pending:
+        seq += 1
+        actor = item.actor or default_actor
+        digest = change_digest(item.before, item.after)
+        digest_hash = entry_hash(
+            prev, seq, now, actor, item.action, item.target_type, item.target_id, digest
+        )
+        rows.append(
+            dict(
+                seq=seq,
+                at=now,
+                actor=actor,
+                action=item.action,
+                target_type=item.target_type,
+                target_id=item.target_id,
+                before=item.before,
+                after=item.after,
+                digest=digest,
+                prev_hash=prev,
+                hash=digest_hash,
+            )
+        )
+        prev = digest_hash
+    session.execute(AuditEntry.__table__.insert(), rows)
+    head.seq, head.hash = seq, prev
+    session.flush()
+
+
+_listening = False
+
+
+def install() -> None:
+    """Hook the chain into every session's commit (once per process)."""
+    global _listening
+    if not _listening:
+        event.listen(Session, "before_commit", _write_pending)
+        _listening = True
+
+
+@dataclass
+class Verification:
+    ok: bool
+    entries: int
+    first_bad: dict | None
+
+    def as_dict(self) -> dict:
+        return {"ok": self.ok, "entries": self.entries, "first_bad": self.first_bad}
+
+
+def _entries(session: Session) -> Iterator[AuditEntry]:
+    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
+    yield from session.scalars(stmt)
+
+
+def verify_chain(session: Session) -> Verification:
+    """Walk the chain from the start; report the first entry that does not hold."""
+    expected_prev, expected_seq, count = GENESIS, 1, 0
+
+    def bad(entry: AuditEntry | None, seq: int, reason: str) -> Verification:
+        return Verification(
+            False, count, {"seq": seq, "id": entry.id if entry else None, "reason": reason}
+        )
+
+    for entry in _entries(session):
+        if entry.seq != expected_seq:
+            return bad(
+                entry,
+                expected_seq,
+                f"entry {expected_seq} is missing (next present is {entry.seq}): deleted",
+            )
+        if entry.prev_hash != expected_prev:
+            return bad(entry, entry.seq, "prev_hash does not link to the previous entry")
+        if change_digest(entry.before, entry.after) != entry.digest:
+            return bad(entry, entry.seq, "before/after content does not match its digest: edited")
+        recomputed = entry_hash(
+            entry.prev_hash,
+            entry.seq,
+            entry.at,
+            entry.actor,
+            entry.action,
+            entry.target_type,
+            entry.target_id,
+            entry.digest,
+        )
+        if recomputed != entry.hash:
+            return bad(entry, entry.seq, "entry fields do not match its hash: edited or forged")
+        expected_prev, expected_seq = entry.hash, entry.seq + 1
+        count += 1
+    head = session.get(AuditHead, 1)
+    if head is None:
+        return bad(None, expected_seq, "chain head row is missing")
+    if head.seq != expected_seq - 1 or head.hash != expected_prev:
+        if head.seq > expected_seq - 1:
+            return bad(
+                None,
+                expected_seq,
+                f"entries {expected_seq}..{head.seq} are missing: deleted at the end",
+            )
+        return bad(None, head.seq, "chain head does not match the last entry")
+    return Verification(True, count, None)

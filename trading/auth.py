@@ -1,0 +1,224 @@
+"""Bearer tokens and role checks.
+
+Tokens are random secrets shown once; only their SHA-256 digest is stored, and the digest
+found is compared again with ``hmac.compare_digest``. A ``centre`` token is bound to its
+organisation's USCC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request
+from sqlalchemy import DateTime, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from trading import audit
+from trading.db import Base, get_session
+from trading.errors import Conflict, ErrorSchema, Forbidden, Invalid, NotFound, ServiceError
+
+ROLES = ("admin", "centre", "regulator", "auditor")
+TOKEN_PREFIX = "gx_"
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    org_uscc: Mapped[str | None] = mapped_column(String(18))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str
+    org: str | None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.name}"
+
+
+class Unauthorized(ServiceError):
+    code = 401
+
+
+def token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(session: Session, *, name: str, role: str, org: str | None = None) -> str:
+    """Create a token and return its secret (the only time it exists in clear)."""
+    errors: dict[str, list[str]] = {}
+    if role not in ROLES:
+        errors["role"] = [f"must be one of {', '.join(ROLES)}"]
+    if role == "centre" and not org:
+        errors["org"] = ["a centre token must be bound to its organisation's USCC"]
+    if org:
+        from credit.identifiers import InvalidIdentifier, validate_uscc
+
+        try:
+            org = validate_uscc(org)
+        except InvalidIdentifier as exc:
+            errors["org"] = [str(exc)]
+    if not name or len(name) > 120:
+        errors["name"] = ["must be 1 to 120 characters"]
+    if errors:
+        raise Invalid(errors)
+    if session.scalar(select(ApiToken).where(ApiToken.name == name)):
+        raise Conflict(f"a token named {name!r} exists", rule="tokens.unique_name")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        name=name,
+        role=role,
+        org_uscc=org,
+        digest=token_digest(secret),
+        created_at=datetime.now(UTC).replace(tzinfo=None),
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session, "token.create", "token", token.id, after={"name": name, "role": role, "org": org}
+    )
+    return secret
+
+
+def revoke_token(session: Session, name: str) -> None:
+    token = session.scalar(select(ApiToken).where(ApiToken.name == name))
+    if token is None:
+        raise NotFound(f"no token named {name!r}")
+    if token.revoked_at is not None:
+        raise Conflict(f"token {name!r} is already revoked", rule="tokens.revoked_once")
+    token.revoked_at = datetime.now(UTC).replace(tzinfo=None)
+    audit.record(
+        session,
+        "token.revoke",
+        "token",
+        token.id,
+        before={"revoked": False},
+        after={"revoked": True},
+    )
+    _cache.clear()
+
+
+def list_tokens(session: Session) -> list[ApiToken]:
+    return list(session.scalars(select(ApiToken).order_by(ApiToken.name)))
+
+
+class _TokenCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, ttl: float) -> tuple[bool, Principal | None]:
+        hit = self._entries.get(digest)
+        if hit and time.monotonic() - hit[0] < ttl:
+            return True, hit[1]
+        return False, None
+
+    def put(self, digest: str, principal: Principal | None) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic(), principal)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_cache = _TokenCache()
+
+
+def _resolve(secret: str) -> Principal | None:
+    digest = token_digest(secret)
+    ttl = current_app.config["TOKEN_CACHE_SECONDS"]
+    found, principal = _cache.get(digest, ttl)
+    if found:
+        return principal
+    token = get_session().scalar(select(ApiToken).where(ApiToken.digest == digest))
+    principal = None
+    if token is not None and hmac.compare_digest(token.digest, digest) and token.revoked_at is None:
+        principal = Principal(token.name, token.role, token.org_uscc)
+    _cache.put(digest, principal)
+    return principal
+
+
+def current_principal(required: bool = True) -> Principal | None:
+    if "principal" in g:
+        return g.principal
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    principal = None
+    if scheme.lower() == "bearer" and secret.strip():
+        principal = _resolve(secret.strip())
+        if principal is None and required:
+            raise Unauthorized(
+                "The bearer token is unknown or revoked.",
+                errors={"Authorization": ["unknown or revoked token"]},
+                rule="auth.token_valid",
+            )
+    elif required:
+        raise Unauthorized(
+            "A bearer token is required.",
+            errors={"Authorization": ["missing bearer token"]},
+            rule="auth.token_required",
+        )
+    g.principal = principal
+    if principal is not None:
+        get_session().info["actor"] = principal.actor
+    return principal
+
+
+def access(blp: Any, *roles: str, public: bool = False) -> Callable:
+    """Authenticate, then allow only ``roles`` (admin always). Documents 401/403 for OpenAPI.
+
+    Place it directly under ``@blp.route`` so that authentication comes before input parsing.
+    """
+    allowed = set(roles) | {"admin"}
+
+    def decorator(func: Callable) -> Callable:
+        @wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal(required=not public)
+            if not public and principal.role not in allowed:
+                raise Forbidden(
+                    f"Role '{principal.role}' may not do this; allowed: "
+                    f"{', '.join(sorted(allowed))}.",
+                    errors={"Authorization": [f"role {principal.role} not allowed"]},
+                    rule="auth.role_allowed",
+                )
+            return func(*args, **kwargs)
+
+        if public:
+            wrapper = blp.doc(security=[])(wrapper)
+        else:
+            wrapper = blp.doc(security=[{"bearerAuth": []}])(wrapper)
+            wrapper = blp.alt_response(401, schema=ErrorSchema, description="No or bad token")(
+                wrapper
+            )
+            wrapper = blp.alt_response(
+                403, schema=ErrorSchema, description=f"Roles allowed: {', '.join(sorted(allowed))}"
+            )(wrapper)
+        return wrapper
+
+    return decorator
+
+
+def principal() -> Principal:
+    """The authenticated caller of the current request (after ``access``)."""
+    return g.principal

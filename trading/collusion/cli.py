@@ -1,0 +1,5 @@
+"""Collusion scan command."""
+
+from flask.cli import AppGroup
+
+collusion_cli = AppGroup("collusion", help="Collusion scans.")

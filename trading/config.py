@@ -1,0 +1,61 @@
+"""Configuration: a defaults class overridden by environment variables.
+
+Secrets come only from the environment. Tests pass a mapping to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+class Config:
+    """Defaults. Every attribute may be overridden by an environment variable of the same name."""
+
+    # None means "an SQLite file in the instance folder" (resolved by create_app).
+    DATABASE_URL: str | None = None
+    SECRET_KEY: str | None = None
+    DB_POOL_SIZE: int = 5
+    DB_MAX_OVERFLOW: int = 10
+    DB_ECHO: bool = False
+    # Tokens are looked up by digest; a resolved token is cached this many seconds per process
+    # (revocation reaches every worker within this delay).
+    TOKEN_CACHE_SECONDS: float = 5.0
+    PAGE_SIZE_DEFAULT: int = 50
+    PAGE_SIZE_MAX: int = 500
+    # Expert draws
+    DRAW_MONTHLY_CAP: int = 6
+    DRAW_EMPLOYMENT_LOOKBACK_YEARS: int = 3
+    # flask-smorest / OpenAPI
+    API_TITLE: str = "Gongxin"
+    API_VERSION: str = "v1"
+    OPENAPI_VERSION: str = "3.0.3"
+    OPENAPI_URL_PREFIX: str = "/api/v1"
+    OPENAPI_JSON_PATH: str = "openapi.json"
+    JSON_SORT_KEYS: bool = False
+    MAX_CONTENT_LENGTH: int = 512 * 1024 * 1024
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+
+
+def _coerce(raw: str, like: Any) -> Any:
+    if isinstance(like, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(like, int):
+        return int(raw)
+    if isinstance(like, float):
+        return float(raw)
+    return raw
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, then the environment, then explicit overrides (tests)."""
+    config = Config.defaults()
+    for key, default in list(config.items()):
+        if key in os.environ:
+            config[key] = _coerce(os.environ[key], default)
+    if overrides:
+        config.update(overrides)
+    return config

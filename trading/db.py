@@ -1,0 +1,162 @@
+"""Database: declarative base, engine and one session per request or CLI command.
+
+Nothing is created at import time: the engine is built on first use in each process, so
+gunicorn workers never share a connection inherited across ``fork``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling is switched off so that SAVEPOINTs work and every
+    # transaction starts with BEGIN IMMEDIATE: the embedded database then serialises writers
+    # up front instead of failing a later write on a stale snapshot.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # pragma: no cover - trivial
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover - trivial
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(
+    url: str, *, pool_size: int = 5, max_overflow: int = 10, echo: bool = False
+) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo)
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return create_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
+
+
+class Database:
+    """Per-app holder of the engine and session factory, created lazily per process."""
+
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10, echo: bool = False):
+        self.url = url
+        self._options = {"pool_size": pool_size, "max_overflow": max_overflow, "echo": echo}
+        self._engine: Engine | None = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        # Tests bind sessions to one connection inside an outer transaction.
+        self.bind_override: Connection | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None or self._pid != os.getpid():
+            with self._lock:
+                if self._engine is None or self._pid != os.getpid():
+                    if self._engine is not None:
+                        self._engine.dispose(close=False)
+                    self._engine = make_engine(self.url, **self._options)
+                    self._pid = os.getpid()
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        if self.bind_override is not None:
+            return Session(
+                bind=self.bind_override,
+                join_transaction_mode="create_savepoint",
+                expire_on_commit=False,
+            )
+        return sessionmaker(bind=self.engine, expire_on_commit=False)()
+
+    @contextmanager
+    def transaction(self, actor: str) -> Iterator[Session]:
+        """One unit of work outside a request (CLI, scripts): commit on success, else roll back."""
+        session = self.session()
+        session.info["actor"] = actor
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def database(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["gongxin.db"]
+
+
+def get_session() -> Session:
+    """The session of the current request, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = database().session()
+        g.db_session.info.setdefault("actor", "anonymous")
+    return g.db_session
+
+
+def init_app(app: Flask) -> None:
+    db = Database(
+        app.config["DATABASE_URL"],
+        pool_size=app.config["DB_POOL_SIZE"],
+        max_overflow=app.config["DB_MAX_OVERFLOW"],
+        echo=app.config["DB_ECHO"],
+    )
+    app.extensions["gongxin.db"] = db
+
+    @app.after_request
+    def _commit(response: Any):
+        # The one place a request's work is committed: only when the answer is a success.
+        session: Session | None = g.pop("db_session", None)
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        finally:
+            session.close()
+        return response
+
+    @app.teardown_request
+    def _discard(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()

@@ -1,0 +1,1 @@
+"""Tender and bid tables."""
