@@ -56,8 +56,11 @@ class PgDatabases:
         self.made: list[str] = []
 
     def url_for(self, name: str) -> str:
-        return make_url(_psycopg(pg_admin_url())).set(database=name).render_as_string(
-            hide_password=False)
+        return (
+            make_url(_psycopg(pg_admin_url()))
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
 
     def create(self, template: str | None = None) -> str:
         name = f"gx_{os.getpid()}_{uuid.uuid4().hex[:10]}"
@@ -78,8 +81,11 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--backends", default=os.environ.get("TEST_BACKENDS", "sqlite,postgresql"),
-                     help="comma-separated backends to run database tests on")
+    parser.addoption(
+        "--backends",
+        default=os.environ.get("TEST_BACKENDS", "sqlite,postgresql"),
+        help="comma-separated backends to run database tests on",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -137,8 +143,12 @@ def migrated(backend: str, request: pytest.FixtureRequest, tmp_path_factory) -> 
 
 
 def make_app(url: str, **overrides):
-    config = {"DATABASE_URL": url, "TESTING": True, "TOKEN_CACHE_SECONDS": 0,
-              "SECRET_KEY": "test-secret"}
+    config = {
+        "DATABASE_URL": url,
+        "TESTING": True,
+        "TOKEN_CACHE_SECONDS": 0,
+        "SECRET_KEY": "test-secret",
+    }
     config.update(overrides)
     return create_app(config)
 
@@ -188,9 +198,13 @@ OTHER_CENTRE_USCC = "91310000MA1FL0BX7Q"
 def tokens(app, session) -> dict[str, dict[str, str]]:
     """Authorization headers per role: admin, regulator, auditor, centre, other_centre."""
     made = {}
-    for role, key, org in [("admin", "admin", None), ("regulator", "regulator", None),
-                           ("auditor", "auditor", None), ("centre", "centre", CENTRE_USCC),
-                           ("centre", "other_centre", OTHER_CENTRE_USCC)]:
+    for role, key, org in [
+        ("admin", "admin", None),
+        ("regulator", "regulator", None),
+        ("auditor", "auditor", None),
+        ("centre", "centre", CENTRE_USCC),
+        ("centre", "other_centre", OTHER_CENTRE_USCC),
+    ]:
         secret = create_token(session, name=f"test-{key}", role=role, org=org)
         made[key] = {"Authorization": f"Bearer {secret}"}
     session.commit()

@@ -28,14 +28,14 @@ def test_readyz_fails_when_the_database_is_unreachable():
     app = make_app("postgresql://nobody@127.0.0.1:1/none")
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert ERROR_KEYS <= response.get_json().keys()
+    assert response.get_json().keys() >= ERROR_KEYS
 
 
 def test_unknown_path_and_wrong_method_use_the_error_shape(client):
     response = client.get("/api/v1/nowhere")
     assert response.status_code == 404
     body = response.get_json()
-    assert ERROR_KEYS <= body.keys() and body["code"] == 404
+    assert body.keys() >= ERROR_KEYS and body["code"] == 404
     response = client.delete("/healthz")
     assert response.status_code == 405
     assert response.get_json()["status"] == "Method Not Allowed"
@@ -70,24 +70,32 @@ def test_tokens_cli_prints_the_secret_alone_on_the_last_line(committed_url):
     app = make_app(committed_url)
     runner = CliRunner()
     cli = app.cli
-    result = runner.invoke(cli, ["tokens", "create", "--role", "centre", "--org", CENTRE_USCC,
-                                 "--name", "centre-a"], obj=_script_info(app))
+    result = runner.invoke(
+        cli,
+        ["tokens", "create", "--role", "centre", "--org", CENTRE_USCC, "--name", "centre-a"],
+        obj=_script_info(app),
+    )
     assert result.exit_code == 0, result.output
     secret = result.output.strip().splitlines()[-1]
     assert secret.startswith("gx_") and " " not in secret
     client = app.test_client()
     # a centre may not read the audit trail, but the token itself is recognised (403, not 401)
-    assert client.get("/api/v1/audit", headers={"Authorization": f"Bearer {secret}"}
-                      ).status_code == 403
+    assert (
+        client.get("/api/v1/audit", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 403
+    )
     listed = runner.invoke(cli, ["tokens", "list"], obj=_script_info(app))
     assert "centre-a\tcentre" in listed.output and secret not in listed.output
-    refused = runner.invoke(cli, ["tokens", "create", "--role", "centre", "--name", "no-org"],
-                            obj=_script_info(app))
+    refused = runner.invoke(
+        cli, ["tokens", "create", "--role", "centre", "--name", "no-org"], obj=_script_info(app)
+    )
     assert refused.exit_code == 2 and "org" in refused.output
     revoked = runner.invoke(cli, ["tokens", "revoke", "centre-a"], obj=_script_info(app))
     assert revoked.exit_code == 0
-    assert client.get("/api/v1/audit", headers={"Authorization": f"Bearer {secret}"}
-                      ).status_code == 401
+    assert (
+        client.get("/api/v1/audit", headers={"Authorization": f"Bearer {secret}"}).status_code
+        == 401
+    )
     database(app).dispose()
 
 
@@ -116,16 +124,24 @@ def _chain_of(session, n: int) -> None:
         session.commit()
 
 
-@pytest.mark.parametrize("tamper, bad_seq, words", [
-    ("UPDATE audit_entries SET actor='someone-else' WHERE seq=3", 3, "hash"),
-    ("UPDATE audit_entries SET after='{\"name\": \"x\"}' WHERE seq=2", 2, "digest"),
-    ("DELETE FROM audit_entries WHERE seq=4", 4, "deleted"),
-    ("DELETE FROM audit_entries WHERE seq=5", 5, "deleted at the end"),
-    ("INSERT INTO audit_entries (seq, at, actor, action, target_type, digest, prev_hash, hash)"
-     " VALUES (6, '2026-01-01 00:00:00', 'x', 'token.create', 'token', 'd', 'p', 'h')", 6, "link"),
-])
+@pytest.mark.parametrize(
+    "tamper, bad_seq, words",
+    [
+        ("UPDATE audit_entries SET actor='someone-else' WHERE seq=3", 3, "hash"),
+        ('UPDATE audit_entries SET after=\'{"name": "x"}\' WHERE seq=2', 2, "digest"),
+        ("DELETE FROM audit_entries WHERE seq=4", 4, "deleted"),
+        ("DELETE FROM audit_entries WHERE seq=5", 5, "deleted at the end"),
+        (
+            "INSERT INTO audit_entries (seq, at, actor, action, target_type, digest, prev_hash, hash)"
+            " VALUES (6, '2026-01-01 00:00:00', 'x', 'token.create', 'token', 'd', 'p', 'h')",
+            6,
+            "link",
+        ),
+    ],
+)
 def test_tampering_behind_the_services_back_is_caught_and_located(
-        app, session, client, tokens, tamper, bad_seq, words):
+    app, session, client, tokens, tamper, bad_seq, words
+):
     # tokens fixture wrote 5 entries; _chain_of adds 0 so the chain is seq 1..5
     session.execute(text(tamper))
     session.commit()
@@ -141,8 +157,14 @@ def test_audit_verify_cli_exits_1_on_a_broken_chain(committed_url):
     app = make_app(committed_url)
     runner = CliRunner()
     for name in ("a", "b", "c"):
-        assert runner.invoke(app.cli, ["tokens", "create", "--role", "auditor", "--name", name],
-                             obj=_script_info(app)).exit_code == 0
+        assert (
+            runner.invoke(
+                app.cli,
+                ["tokens", "create", "--role", "auditor", "--name", name],
+                obj=_script_info(app),
+            ).exit_code
+            == 0
+        )
     ok = runner.invoke(app.cli, ["audit", "verify"], obj=_script_info(app))
     assert ok.exit_code == 0 and "3 entries" in ok.output
     engine = make_engine(committed_url)
@@ -188,8 +210,9 @@ def test_migrations_have_one_head():
 def test_migrated_schema_matches_the_models(migrated):
     engine = make_engine(migrated.url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                all_metadata())
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), all_metadata()
+        )
     engine.dispose()
     assert diff == []
 

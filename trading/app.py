@@ -26,7 +26,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = os.urandom(32).hex()
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     db.init_app(app)
     audit.install()

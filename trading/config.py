@@ -18,6 +18,7 @@ class Config:
     DB_POOL_SIZE: int = 5
     DB_MAX_OVERFLOW: int = 10
     DB_ECHO: bool = False
+    LOG_LEVEL: str = "INFO"
     # Tokens are looked up by digest; a resolved token is cached this many seconds per process
     # (revocation reaches every worker within this delay).
     TOKEN_CACHE_SECONDS: float = 5.0

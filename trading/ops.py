@@ -10,6 +10,7 @@ from trading import audit
 from trading.auth import access
 from trading.db import get_session
 from trading.errors import ErrorSchema, error_response
+from trading.fields import UtcDateTime
 
 health_blp = Blueprint(
     "health", __name__, url_prefix="/", description="Liveness and readiness probes"
@@ -67,7 +68,7 @@ class AuditQuerySchema(ma.Schema):
 
 class AuditEntrySchema(ma.Schema):
     seq = ma.fields.Integer(required=True)
-    at = ma.fields.DateTime(required=True)
+    at = UtcDateTime(required=True)
     actor = ma.fields.String(required=True)
     action = ma.fields.String(required=True)
     target_type = ma.fields.String(required=True)
