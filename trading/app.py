@@ -56,8 +56,9 @@ def _register_api(app: Flask) -> None:
         spec_kwargs={
             "info": {
                 "description": (
-                    "Shared credit records, verifiable expert draws and collusion alerts for public "
-                    "resource trading. Every error has the shape {code, status, message, errors}."
+                    "Shared credit records, verifiable expert draws and collusion alerts "
+                    "for public resource trading. Every error has the shape "
+                    "{code, status, message, errors}."
                 )
             },
         },
