@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The console's end-to-end tests drive Debian's Chromium; install it when it is missing.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then
+# Chinese pages need a CJK font to render in screenshots.
+if command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; then
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -10,5 +11,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
-apt-get install -y -qq chromium >/dev/null
+apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
 command -v chromium
