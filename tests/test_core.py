@@ -225,3 +225,42 @@ def test_migrations_downgrade_to_base_and_upgrade_again(committed_url):
     engine.dispose()
     assert set(tables) <= {"alembic_version"}
     migrate.upgrade(committed_url)
+
+
+def _json_post_paths(client) -> list[str]:
+    document = client.get("/api/v1/openapi.json").get_json()
+    found = []
+    for path, item in document["paths"].items():
+        body = item.get("post", {}).get("requestBody", {})
+        if "application/json" in body.get("content", {}) and "{" not in path:
+            found.append(path)
+    return found
+
+
+def test_malformed_json_bodies_get_the_error_shape(client, tokens):
+    paths = _json_post_paths(client)
+    assert paths, "no JSON POST endpoint to try"
+    for path in paths:
+        response = client.post(
+            path,
+            data=b'{"kind": "bidder",',
+            headers={**tokens["admin"], "Content-Type": "application/json"},
+        )
+        assert response.status_code in (400, 422), (path, response.status_code)
+        assert ERROR_KEYS <= response.get_json().keys()
+
+
+def test_the_openapi_document_describes_auth_and_errors_for_every_operation(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "bearerAuth" in document["components"]["securitySchemes"]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            where = f"{method.upper()} {path}"
+            assert "security" in operation, f"{where} does not say whether it needs a token"
+            if operation["security"]:
+                assert {"401", "403"} <= operation["responses"].keys(), where
+            has_input = operation.get("parameters") or operation.get("requestBody")
+            if has_input and path not in ("/healthz", "/readyz"):
+                assert "422" in operation["responses"], f"{where} does not document 422"

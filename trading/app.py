@@ -51,7 +51,7 @@ def _register_api(app: Flask) -> None:
     from trading.ops import health_blp
     from trading.routes import blp as trading_blp
 
-    api = Api(
+    api = _Api(
         app,
         spec_kwargs={
             "info": {

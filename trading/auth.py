@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from trading import audit
 from trading.db import Base, get_session
-from trading.errors import Conflict, ErrorSchema, Forbidden, Invalid, NotFound, ServiceError
+from trading.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 
 ROLES = ("admin", "centre", "regulator", "auditor")
 TOKEN_PREFIX = "gx_"
@@ -208,12 +208,9 @@ def access(blp: Any, *roles: str, public: bool = False) -> Callable:
             wrapper = blp.doc(security=[])(wrapper)
         else:
             wrapper = blp.doc(security=[{"bearerAuth": []}])(wrapper)
-            wrapper = blp.alt_response(401, schema=ErrorSchema, description="No or bad token")(
-                wrapper
-            )
-            wrapper = blp.alt_response(
-                403, schema=ErrorSchema, description=f"Roles allowed: {', '.join(sorted(allowed))}"
-            )(wrapper)
+            wrapper = blp.alt_response(401, response="UNAUTHORIZED")(wrapper)
+            wrapper = blp.alt_response(403, response="FORBIDDEN")(wrapper)
+            wrapper = blp.doc(description=f"Roles allowed: {', '.join(sorted(allowed))}.")(wrapper)
         return wrapper
 
     return decorator
