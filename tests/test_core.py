@@ -264,3 +264,73 @@ def test_the_openapi_document_describes_auth_and_errors_for_every_operation(clie
             has_input = operation.get("parameters") or operation.get("requestBody")
             if has_input and path not in ("/healthz", "/readyz"):
                 assert "422" in operation["responses"], f"{where} does not document 422"
+
+
+def test_no_engine_is_created_before_first_use(migrated):
+    app = make_app(migrated.url)
+    db = database(app)
+    assert db._engine is None  # created lazily, after gunicorn has forked its workers
+    app.test_client().get("/readyz")
+    assert db._engine is not None
+    db.dispose()
+
+
+def test_under_ci_an_unreachable_postgresql_fails_instead_of_skipping(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    probe = tmp_path / "test_probe.py"
+    probe.write_text("def test_probe(app):\n    assert app\n")
+    env = {**os.environ, "CI": "true", "TEST_DATABASE_URL": "postgresql://x@127.0.0.1:1/none"}
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(probe),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--backends",
+            "postgresql",
+            "-c",
+            "/dev/null",
+            "--confcutdir",
+            str(tmp_path),
+            "-p",
+            "tests.conftest",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.getcwd(),
+    )
+    assert run.returncode != 0, run.stdout
+    assert "unreachable" in run.stdout and "CI=true" in run.stdout
+    env["CI"] = ""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(probe),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--backends",
+            "postgresql",
+            "-rs",
+            "-c",
+            "/dev/null",
+            "--confcutdir",
+            str(tmp_path),
+            "-p",
+            "tests.conftest",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.getcwd(),
+    )
+    assert run.returncode == 0 and "1 skipped" in run.stdout, run.stdout
