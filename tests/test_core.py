@@ -132,7 +132,8 @@ def _chain_of(session, n: int) -> None:
         ("DELETE FROM audit_entries WHERE seq=4", 4, "deleted"),
         ("DELETE FROM audit_entries WHERE seq=5", 5, "deleted at the end"),
         (
-            "INSERT INTO audit_entries (seq, at, actor, action, target_type, digest, prev_hash, hash)"
+            "INSERT INTO audit_entries"
+            " (seq, at, actor, action, target_type, digest, prev_hash, hash)"
             " VALUES (6, '2026-01-01 00:00:00', 'x', 'token.create', 'token', 'd', 'p', 'h')",
             6,
             "link",
