@@ -27,6 +27,12 @@ class Config:
     # Expert draws
     DRAW_MONTHLY_CAP: int = 6
     DRAW_EMPLOYMENT_LOOKBACK_YEARS: int = 3
+    # Web console
+    CONSOLE_JOBS_DIR: str | None = None
+    CONSOLE_SESSION_HOURS: float = 12.0
+    # Forms and pages show China Standard Time; the database keeps UTC.
+    CONSOLE_UTC_OFFSET_HOURS: float = 8.0
+    SESSION_COOKIE_SECURE: bool = False
     # flask-smorest / OpenAPI
     API_TITLE: str = "Gongxin"
     API_VERSION: str = "v1"

@@ -1,0 +1,137 @@
+"""Collusion alerts (围标串标预警): the list by score, one alert's picture, evidence and review;
+and the full market scan as a job.
+
+Roles as in the API: auditors and regulators read alerts and start scans; only auditors
+(and admins) review.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+
+from trading.collusion import services as collusion
+from trading.collusion.models import ALERT_SCOPES, ALERT_STATUSES
+from trading.collusion.schemas import ReviewCreateSchema
+from trading.console import graph, jobs
+from trading.console.blueprint import console, translate
+from trading.console.forms import flatten_errors, form_fields, nest, page_number, refusal
+from trading.console.signin import page, user
+from trading.db import get_session
+from trading.errors import ServiceError
+from trading.models import Tender
+from trading.pagination import paginate
+
+PAGE_SIZE = 50
+READERS = ("auditor", "regulator")
+REVIEWERS = ("auditor",)
+
+
+def _score_floor(raw: str | None) -> float | None:
+    try:
+        value = float(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+    return None if value is None else min(max(value, 0.0), 1.0)
+
+
+@console.route("/alerts")
+@page(*READERS)
+def alerts() -> Any:
+    status = request.args.get("status", "open")
+    filters = {
+        "status": status if status in ALERT_STATUSES else None,
+        "scope": request.args.get("scope") if request.args.get("scope") in ALERT_SCOPES else None,
+        "min_score": _score_floor(request.args.get("min_score")),
+    }
+    session = get_session()
+    result = paginate(session, collusion.alerts_query(filters), page_number(), PAGE_SIZE)
+    result["items"] = [collusion.alert_summary(alert) for alert in result["items"]]
+    return render_template(
+        "console/alerts/list.html",
+        result=result,
+        filters=filters,
+        status_arg=status,
+        statuses=ALERT_STATUSES,
+        scopes=ALERT_SCOPES,
+    )
+
+
+def _drawing(detail: dict[str, Any]) -> graph.Drawing:
+    items = [
+        graph.EvidenceItem(
+            e["kind"], tuple(e["members"]), e.get("tender"), float(e["weight"]), e["detail"]
+        )
+        for e in detail["evidence"]
+    ]
+    names = {b["uscc"]: b["name"] for b in detail["bidders"] if b.get("name")}
+    return graph.layout(detail["members"], items, detail["tenders"], names)
+
+
+def _show(alert_id: int, errors: dict | None = None, form: dict | None = None, code: int = 200):
+    session = get_session()
+    detail = collusion.alert_detail(session, collusion.get_alert(session, alert_id))
+    return (
+        render_template(
+            "console/alerts/detail.html",
+            alert=detail,
+            drawing=_drawing(detail),
+            families=graph.FAMILY_ORDER,
+            may_review=user().role in (*REVIEWERS, "admin") and detail["status"] == "open",
+            errors=errors or {},
+            form=form or {},
+        ),
+        code,
+    )
+
+
+@console.route("/alerts/<int:alert_id>")
+@page(*READERS)
+def alert(alert_id: int) -> Any:
+    return _show(alert_id)
+
+
+@console.route("/alerts/<int:alert_id>/review", methods=["POST"])
+@page(*REVIEWERS)
+def alert_review(alert_id: int) -> Any:
+    fields = form_fields()
+    raw = nest(fields)
+    raw["record_members"] = [m for m in request.form.getlist("record_members") if m.strip()]
+    if not raw["record_members"]:
+        raw.pop("record_members")
+    try:
+        data = ReviewCreateSchema().load(raw)
+        collusion.review_alert(get_session(), alert_id, data, reviewer=user().actor)
+    except ma.ValidationError as error:
+        return _show(alert_id, flatten_errors(error.messages), fields, 422)
+    except ServiceError as error:
+        if error.code == 404 and not error.errors:
+            raise
+        messages = refusal(error)
+        return _show(alert_id, messages, fields, error.code)
+    flash(translate("alerts.reviewed", id=alert_id), "ok")
+    return redirect(url_for("console.alert", alert_id=alert_id), code=303)
+
+
+def _scan(session, report) -> dict[str, Any]:
+    total = session.scalar(select(func.count(Tender.id))) or 0
+    report("tenders", 0, total)
+
+    def progress(stage: str, count: int) -> None:
+        report(stage, count, total if stage == "tenders" else None)
+
+    result = collusion.scan_market(
+        session, progress=progress, every=max(1, min(1000, total // 50 or 1))
+    )
+    report("store", result.get("tenders", 0), result.get("tenders", 0))
+    return {k: v for k, v in result.items() if k != "alert_ids"}
+
+
+@console.route("/alerts/scan", methods=["POST"])
+@page(*READERS)
+def collusion_scan() -> Any:
+    job = jobs.start("collusion_scan", user(), _scan)
+    return redirect(url_for("console.job", job_id=job.id), code=303)

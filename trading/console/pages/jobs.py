@@ -1,0 +1,57 @@
+"""Long work and its progress: the list of one's jobs, a job's page, its progress as JSON.
+
+Starting pages live with their domain (the audit chain, imports, scans); here jobs are
+shown. Only the principal who started a job (or an admin) sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, jsonify, render_template
+
+from trading.console import i18n, jobs
+from trading.console.blueprint import console
+from trading.console.signin import page, user
+from trading.errors import NotFound
+
+_STARTERS = ("console.credit_import", "console.bids_import", "console.collusion_scan")
+
+
+def _visible(job_id: str) -> jobs.Job:
+    job = jobs.store().get(job_id)
+    me = user()
+    if job is None or (me.role != "admin" and job.owner != me.actor):
+        # The same answer for another person's job as for none: ids do not leak.
+        raise NotFound("No such job of yours.", rule="console.job_owner")
+    return job
+
+
+@console.route("/jobs", endpoint="jobs")
+@page("regulator", "auditor")
+def jobs_index() -> Any:
+    me = user()
+    owner = None if me.role == "admin" else me.actor
+    # Starting forms appear for the domains whose pages are registered.
+    starters = {e for e in _STARTERS if e in current_app.view_functions}
+    return render_template(
+        "console/jobs.html", recent=jobs.store().recent(owner), starters=starters
+    )
+
+
+@console.route("/jobs/<job_id>")
+@page("regulator", "auditor")
+def job(job_id: str) -> Any:
+    lang = g.get("lang", i18n.DEFAULT)
+    stages = {
+        key.split(".", 1)[1]: text
+        for key, text in i18n.CATALOGUES[lang].items()
+        if key.startswith("job_stage.")
+    }
+    return render_template("console/job.html", job=_visible(job_id), stage_names=stages)
+
+
+@console.route("/jobs/<job_id>/progress")
+@page("regulator", "auditor")
+def job_progress(job_id: str) -> Any:
+    return jsonify(_visible(job_id).as_dict())

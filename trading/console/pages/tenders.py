@@ -1,0 +1,135 @@
+"""Tenders and bids (招标项目与投标): lists, one tender with its bids and price screens, a
+centre's bid form, and the historical bids import as a job.
+
+Roles as in the API: centres, regulators and auditors read tenders; only a centre
+registers bids (in its own tenders: the service checks); imports are long work.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, flash, redirect, render_template, request, url_for
+
+from credit.scope import SECTORS
+from trading import services as tenders_service
+from trading.bids_import import import_bids
+from trading.console import jobs
+from trading.console.blueprint import console, translate
+from trading.console.forms import (
+    flatten_errors,
+    form_fields,
+    nest,
+    query_args,
+    refusal,
+    with_offset,
+)
+from trading.console.signin import page, user
+from trading.db import get_session
+from trading.errors import ServiceError
+from trading.schemas import TENDER_STATUSES, BidCreateSchema, TenderListArgs
+
+PAGE_SIZE = 50
+READERS = ("centre", "regulator", "auditor")
+IMPORTERS = ("regulator", "auditor")
+
+
+def caller() -> tenders_service.Caller:
+    me = user()
+    return tenders_service.Caller(actor=me.actor, role=me.role, org=me.org)
+
+
+@console.route("/tenders")
+@page(*READERS)
+def tenders() -> Any:
+    args, errors = query_args(TenderListArgs())
+    result = tenders_service.tenders_page(get_session(), {**args, "page_size": PAGE_SIZE})
+    return render_template(
+        "console/tenders/list.html",
+        result=result,
+        args=args,
+        errors=errors,
+        sectors=SECTORS,
+        statuses=TENDER_STATUSES,
+    )
+
+
+def _show(ref: str, errors: dict | None = None, form: dict | None = None, code: int = 200):
+    session = get_session()
+    detail = tenders_service.tender_detail(session, tenders_service.get_tender(session, ref))
+    me = user()
+    may_bid = (
+        me.role == "centre"
+        and detail["status"] == "open"
+        and (detail.get("centre") in (None, me.org))
+    )
+    return (
+        render_template(
+            "console/tenders/detail.html",
+            tender=detail,
+            may_bid=may_bid,
+            errors=errors or {},
+            form=form or {},
+        ),
+        code,
+    )
+
+
+@console.route("/tenders/<ref>")
+@page(*READERS)
+def tender(ref: str) -> Any:
+    return _show(ref)
+
+
+@console.route("/tenders/<ref>/bids", methods=["POST"])
+@page("centre")
+def tender_bid(ref: str) -> Any:
+    fields = form_fields()
+    offset = current_app.config.get("CONSOLE_UTC_OFFSET_HOURS", 8)
+    raw = nest(with_offset(fields, ["submitted_at"], offset))
+    try:
+        data = BidCreateSchema().load(raw)
+        tenders_service.register_bid(get_session(), ref, data, caller())
+    except ma.ValidationError as error:
+        return _show(ref, flatten_errors(error.messages), fields, 422)
+    except ServiceError as error:
+        if error.code == 404 and not error.errors:
+            raise
+        return _show(ref, refusal(error), fields, error.code)
+    flash(translate("tenders.bid_registered"), "ok")
+    return redirect(url_for("console.tender", ref=ref), code=303)
+
+
+def _bids_job(path: str):
+    def work(session, report) -> dict[str, Any]:
+        total = os.path.getsize(path) or 1
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as stream:
+
+                def progress(result, _rejected) -> None:
+                    # Each batch is committed as the command line does: a crash loses at
+                    # most one batch, and a re-run reports the rest as duplicates.
+                    session.commit()
+                    report("rows", min(stream.buffer.tell(), total), total)
+
+                result = import_bids(session, stream, on_batch=progress)
+        finally:
+            os.unlink(path)
+        report("rows", total, total)
+        return result.as_dict()
+
+    return work
+
+
+@console.route("/jobs/bids-import", methods=["POST"])
+@page(*IMPORTERS)
+def bids_import() -> Any:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(translate("jobs.no_file"), "error")
+        return redirect(url_for("console.jobs"), code=303)
+    path = jobs.save_upload(upload)
+    job = jobs.start("bids_import", user(), _bids_job(path))
+    return redirect(url_for("console.job", job_id=job.id), code=303)
