@@ -35,6 +35,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # After the Api, whose own HTTPException handler ours replaces: one error shape everywhere.
     errors.init_app(app)
     _register_cli(app)
+    from trading.console import init_app as init_console
+
+    init_console(app)
     return app
 
 
