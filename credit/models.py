@@ -1,6 +1,7 @@
-"""Tables of market subjects (市场主体) and their relations.
+"""Tables of market subjects (市场主体), their relations, credit records, listings and the
+change feed.
 
-Credit records, listings and the exchange log live beside them in this module.
+Nothing here is ever updated in place: records, listings, lifts and changes are appended.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,6 +37,8 @@ class Subject(Base):
     __table_args__ = (
         CheckConstraint("kind in ('bidder','agency','practitioner','tenderee')", name="kind"),
         CheckConstraint("(uscc is not null) or (id_number is not null)", name="identified"),
+        # Added by 0002_credit: a subject imported from another platform is known once.
+        Index("uq_subjects_source", "source_platform", "source_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -60,6 +65,8 @@ class Relation(Base):
         ),
         Index("ix_relations_subject_kind", "subject_id", "kind"),
         Index("ix_relations_other_kind", "other_id", "kind"),
+        # Added by 0002_credit: a relation imported from another platform is known once.
+        Index("uq_relations_source", "source_platform", "source_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -71,3 +78,132 @@ class Relation(Base):
     end: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Added by 0002_credit.
+    source_platform: Mapped[str | None] = mapped_column(String(60))
+    source_id: Mapped[str | None] = mapped_column(String(120))
+
+
+LIST_KINDS = ("blacklist", "abnormal")  # 严重失信主体名单 / 经营异常名录
+RECORD_EVENTS = ("record", "correction", "revocation", "repair")
+POLARITIES = ("negative", "positive")
+SEVERITIES = ("minor", "general", "serious")  # 轻微 / 一般 / 严重
+
+
+class CreditRecord(Base):
+    """One credit event (信用记录). Never updated or deleted: every change is a new row.
+
+    ``event`` says what the row is:
+
+    * ``record``: an original positive (表彰) or negative (不良行为) event;
+    * ``correction``: a full record that replaces ``refers_to`` from its ``effective_from``;
+    * ``revocation`` (撤销) and ``repair`` (信用修复): ``refers_to`` stops counting from
+      ``effective_from``; they carry no polarity, category or severity of their own.
+
+    ``(source_platform, source_id)`` identifies the event across platforms; records entered
+    through this service get this platform's name and a random id.
+    """
+
+    __tablename__ = "credit_records"
+    __table_args__ = (
+        CheckConstraint("event in ('record','correction','revocation','repair')", name="event"),
+        CheckConstraint("polarity is null or polarity in ('negative','positive')", name="polarity"),
+        CheckConstraint(
+            "severity is null or severity in ('minor','general','serious')", name="severity"
+        ),
+        UniqueConstraint("source_platform", "source_id", name="uq_credit_records_source"),
+        # Eligibility and the credit view: a subject's records that cover a date.
+        Index("ix_credit_records_subject_to", "subject_id", "effective_to"),
+        # At most one later event (correction, revocation, repair) per record.
+        Index("uq_credit_records_refers_to", "refers_to_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    event: Mapped[str] = mapped_column(String(12))
+    refers_to_id: Mapped[int | None] = mapped_column(ForeignKey("credit_records.id"))
+    polarity: Mapped[str | None] = mapped_column(String(10))
+    category: Mapped[str | None] = mapped_column(String(40))
+    severity: Mapped[str | None] = mapped_column(String(10))
+    description: Mapped[str | None] = mapped_column(Text)
+    basis_authority: Mapped[str | None] = mapped_column(String(200))
+    basis_document_no: Mapped[str | None] = mapped_column(String(120))
+    basis_decided_on: Mapped[date | None] = mapped_column(Date)
+    effective_from: Mapped[date] = mapped_column(Date)
+    # Inclusive. None only for revocations and repairs, which last for ever.
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    source_platform: Mapped[str] = mapped_column(String(60))
+    source_id: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Listing(Base):
+    """A move into a list (名单): blacklist or abnormal list, with its scope and basis.
+
+    Scope columns hold codes between commas (``",construction,land,"``), empty for
+    national scope (一处失信、处处受限), so that a scope filter is a plain ``LIKE`` on every
+    database. Whether a listing applies on a date is derived from ``starts_on``,
+    ``ends_on`` (inclusive) and its lift, never stored.
+    """
+
+    __tablename__ = "listings"
+    __table_args__ = (
+        CheckConstraint("kind in ('blacklist','abnormal')", name="kind"),
+        UniqueConstraint("source_platform", "source_id", name="uq_listings_source"),
+        Index("ix_listings_subject_starts", "subject_id", "starts_on"),
+        Index("ix_listings_kind_starts", "kind", "starts_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    sectors: Mapped[str] = mapped_column(String(200), default="")
+    regions: Mapped[str] = mapped_column(String(2000), default="")
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    basis_authority: Mapped[str] = mapped_column(String(200))
+    basis_document_no: Mapped[str] = mapped_column(String(120))
+    basis_decided_on: Mapped[date] = mapped_column(Date)
+    source_platform: Mapped[str] = mapped_column(String(60))
+    source_id: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ListingLift(Base):
+    """The move out of a list (移出), with its own basis; at most one per listing."""
+
+    __tablename__ = "listing_lifts"
+    __table_args__ = (
+        UniqueConstraint("listing_id", name="uq_listing_lifts_listing_id"),
+        UniqueConstraint("source_platform", "source_id", name="uq_listing_lifts_source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"))
+    # The first day on which the listing no longer applies.
+    lifted_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    basis_authority: Mapped[str] = mapped_column(String(200))
+    basis_document_no: Mapped[str] = mapped_column(String(120))
+    basis_decided_on: Mapped[date] = mapped_column(Date)
+    source_platform: Mapped[str] = mapped_column(String(60))
+    source_id: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CreditChange(Base):
+    """The change feed (``GET /exchange/changes``): one row per write, in commit order.
+
+    Entities are append-only, so the payload (the row in the exchange file format, which a
+    mirror can import) is rendered from them when the feed is read. Rows are numbered while
+    the writer holds the audit head lock, so a poller that has seen cursor N never later
+    finds a row below N.
+    """
+
+    __tablename__ = "credit_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    type: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    subject_id: Mapped[int | None] = mapped_column(Integer)

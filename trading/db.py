@@ -69,6 +69,7 @@ class Database:
         self.url = url
         self._options = {"pool_size": pool_size, "max_overflow": max_overflow, "echo": echo}
         self._engine: Engine | None = None
+        self._sessions: sessionmaker | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
         # Tests bind sessions to one connection inside an outer transaction.
@@ -82,6 +83,7 @@ class Database:
                     if self._engine is not None:
                         self._engine.dispose(close=False)
                     self._engine = make_engine(self.url, **self._options)
+                    self._sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
                     self._pid = os.getpid()
         return self._engine
 
@@ -96,7 +98,8 @@ class Database:
                 join_transaction_mode="create_savepoint",
                 expire_on_commit=False,
             )
-        return sessionmaker(bind=self.engine, expire_on_commit=False)()
+        self.engine  # noqa: B018  (builds the engine and its session factory in this process)
+        return self._sessions()
 
     @contextmanager
     def transaction(self, actor: str) -> Iterator[Session]:
@@ -116,6 +119,7 @@ class Database:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+            self._sessions = None
 
 
 def database(app: Flask | None = None) -> Database:
@@ -146,11 +150,12 @@ def init_app(app: Flask) -> None:
         if session is None:
             return response
         try:
-            if response.status_code < 400:
+            if response.status_code < 400 and (
+                session.in_transaction() or session.info.get("audit_pending")
+            ):
                 session.commit()
-            else:
-                session.rollback()
         finally:
+            # Closing rolls back whatever was not committed (errors, pure reads).
             session.close()
         return response
 

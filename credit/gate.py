@@ -1,0 +1,70 @@
+"""Database access for the eligibility gate over HTTP, the hottest path of the service.
+
+Every bid, agency and expert check asks one question, answered by one read statement. The
+request session would wrap it in BEGIN and COMMIT and ping the pooled connection before
+each use; here the statement runs on a connection of a per-process engine in autocommit
+mode without the ping. A connection found dead (the database restarted) is dropped and the
+statement retried once on a fresh one; a second failure is the usual 503.
+
+Tests bind everything to one connection inside an outer transaction: there the request
+session's connection is used, so the gate sees what the test wrote.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from trading.db import Database, database, get_session
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_engines: dict[int, tuple[int, Engine]] = {}
+
+
+def _engine(db: Database) -> Engine:
+    key = id(db)
+    found = _engines.get(key)
+    if found is None or found[0] != os.getpid():
+        with _lock:
+            found = _engines.get(key)
+            if found is None or found[0] != os.getpid():
+                url = db.url
+                if url.startswith(("postgresql://", "postgres://")):
+                    url = "postgresql+psycopg://" + url.split("://", 1)[1]
+                options = db._options  # the pool size the app was configured with
+                engine = create_engine(
+                    url,
+                    isolation_level="AUTOCOMMIT",
+                    pool_size=options["pool_size"],
+                    max_overflow=options["max_overflow"],
+                )
+                found = _engines[key] = (os.getpid(), engine)
+    return found[1]
+
+
+def read(statement: Callable[[Connection], T]) -> T:
+    """Run ``statement(connection)`` for a single read, retried once on a dead connection."""
+    db = database()
+    if db.bind_override is not None or db.dialect != "postgresql":
+        return statement(get_session().connection())
+    engine = _engine(db)
+    dbapi_error = engine.dialect.loaded_dbapi.OperationalError
+    for attempt in (1, 2):
+        connection = engine.connect()
+        try:
+            return statement(connection)
+        except (dbapi_error, DBAPIError) as exc:
+            connection.invalidate()
+            if attempt == 2:
+                if isinstance(exc, DBAPIError):
+                    raise
+                raise OperationalError("eligibility read", None, exc) from exc
+        finally:
+            connection.close()
+    raise AssertionError("unreachable")
