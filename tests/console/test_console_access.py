@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Browser, csrf_of, secret_of
 
+from tests.console.conftest import Browser, csrf_of, secret_of
 from trading.auth import revoke_token
 from trading.console import i18n
 from trading.console.messages import MESSAGES

@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import CENTRE, OTHER_CENTRE, seed_world
 
 from tests.conftest import make_app
+from tests.console.conftest import CENTRE, OTHER_CENTRE, seed_world
 from trading.auth import create_token
 from trading.db import database
 

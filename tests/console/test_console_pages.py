@@ -9,8 +9,8 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
-from conftest import seed_market, seed_world
 
+from tests.console.conftest import seed_market, seed_world
 from trading.collusion.models import Alert
 
 
@@ -289,9 +289,9 @@ def test_a_centre_registers_a_bid_and_the_service_s_rules_answer(signed_in, worl
 
 def test_list_pages_cost_the_same_number_of_queries_whatever_the_data(app, signed_in, session):
     """Lists are filtered and paginated in SQL: more rows must not mean more queries."""
-    from conftest import market_csv
     from sqlalchemy import event
 
+    from tests.console.conftest import market_csv
     from trading.bids_import import import_bids
     from trading.collusion.services import scan_market
     from trading.db import database
@@ -329,9 +329,8 @@ def test_list_pages_cost_the_same_number_of_queries_whatever_the_data(app, signe
 
 
 def test_a_full_scan_runs_as_a_job_with_progress(committed_url, tmp_path):
-    from conftest import Browser, market_csv
-
     from tests.conftest import make_app
+    from tests.console.conftest import Browser, market_csv
     from trading.auth import create_token
     from trading.bids_import import import_bids
     from trading.db import database
@@ -377,10 +376,9 @@ def test_a_regulator_imports_an_exchange_file_as_a_job(committed_url, tmp_path):
     import json
     import random
 
-    from conftest import Browser
-
     from credit.identifiers import make_uscc
     from tests.conftest import make_app
+    from tests.console.conftest import Browser
     from trading.auth import create_token
     from trading.db import database
 
@@ -421,9 +419,8 @@ def test_a_regulator_imports_an_exchange_file_as_a_job(committed_url, tmp_path):
 
 
 def test_historical_bids_are_imported_as_a_job(committed_url, tmp_path):
-    from conftest import Browser, market_csv
-
     from tests.conftest import make_app
+    from tests.console.conftest import Browser, market_csv
     from trading.auth import create_token
     from trading.db import database
 
