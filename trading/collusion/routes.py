@@ -1,5 +1,75 @@
-"""Collusion alert API."""
+"""Collusion alert API: scans, alerts, reviews."""
+
+from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from trading.auth import access, principal
+from trading.collusion import services
+from trading.collusion.schemas import (
+    AlertListArgs,
+    AlertSchema,
+    AlertSummarySchema,
+    ReviewCreateSchema,
+    ScanRequestSchema,
+    ScanResultSchema,
+)
+from trading.db import get_session
+from trading.errors import ErrorSchema, Forbidden
+from trading.idempotency import idempotent
+from trading.pagination import page_of
+
 blp = Blueprint("collusion", __name__, url_prefix="/api/v1", description="Collusion alerts")
+
+
+@blp.route("/collusion/scans", methods=["POST"])
+@access(blp, "auditor", "regulator", "centre")
+@blp.arguments(ScanRequestSchema)
+@blp.response(200, ScanResultSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such tender")
+def create_scan(data):
+    """Scan one tender (at opening; centres may only do this) or the whole market."""
+    session = get_session()
+    ref = data.get("tender_ref")
+    if ref:
+        return services.scan_tender(session, ref)
+    if principal().role == "centre":
+        raise Forbidden(
+            "A trading centre scans one tender at its opening; give tender_ref.",
+            errors={"tender_ref": ["required for a centre"]},
+            rule="collusion.centre_scans_one_tender",
+        )
+    return services.scan_market(session)
+
+
+@blp.route("/collusion/alerts", methods=["GET"])
+@access(blp, "auditor", "regulator")
+@blp.arguments(AlertListArgs, location="query")
+@blp.response(200, page_of(AlertSummarySchema))
+def list_alerts(args):
+    """Alerts, highest score first, by status."""
+    return services.alerts_page(get_session(), args)
+
+
+@blp.route("/collusion/alerts/<int:alert_id>", methods=["GET"])
+@access(blp, "auditor", "regulator")
+@blp.response(200, AlertSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such alert")
+def get_alert(alert_id):
+    """An alert: members, tenders, every piece of evidence with its weight, its reviews."""
+    session = get_session()
+    return services.alert_detail(session, services.get_alert(session, alert_id))
+
+
+@blp.route("/collusion/alerts/<int:alert_id>/reviews", methods=["POST"])
+@access(blp, "auditor")
+@idempotent(blp)
+@blp.arguments(ReviewCreateSchema)
+@blp.response(201, AlertSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such alert or member")
+@blp.alt_response(409, schema=ErrorSchema, description="The alert is already closed")
+def review_alert(data, alert_id):
+    """Confirm or dismiss an open alert; confirming may write 围标串标 credit records."""
+    session = get_session()
+    alert = services.review_alert(session, alert_id, data, reviewer=principal().actor)
+    return services.alert_detail(session, alert)

@@ -1,0 +1,137 @@
+"""Wire format of collusion scans, alerts and reviews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from trading.collusion.models import ALERT_SCOPES, ALERT_STATUSES, DECISIONS
+from trading.fields import UtcDateTime
+from trading.pagination import PageArgs
+from trading.schemas import REF_PATTERN
+
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXYa-hj-npqrtuwxy]{18}$"
+
+
+class ScanRequestSchema(ma.Schema):
+    tender_ref = ma.fields.String(
+        allow_none=True,
+        validate=validate.Regexp(REF_PATTERN, error="a tender reference"),
+        metadata={"description": "Scan this tender only (at opening); omit to scan everything"},
+    )
+
+
+class ScanResultSchema(ma.Schema):
+    scope = ma.fields.String(required=True, validate=validate.OneOf(("tender", "market")))
+    tender_ref = ma.fields.String(allow_none=True)
+    tenders = ma.fields.Integer(required=True)
+    bids = ma.fields.Integer(required=True)
+    evidence = ma.fields.Integer(required=True)
+    clusters = ma.fields.Integer(required=True)
+    alerts_created = ma.fields.Integer(required=True)
+    alerts_updated = ma.fields.Integer(required=True)
+    alerts_unchanged = ma.fields.Integer(required=True)
+    alerts_suppressed = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Groups already reviewed, found again with nothing new"},
+    )
+    clusters_below_threshold = ma.fields.Integer(required=True)
+    alert_ids = ma.fields.List(
+        ma.fields.Integer(), required=True, metadata={"description": "Created or updated"}
+    )
+    seconds = ma.fields.Float(required=True)
+
+
+class AlertListArgs(PageArgs):
+    status = ma.fields.String(validate=validate.OneOf(ALERT_STATUSES))
+    scope = ma.fields.String(validate=validate.OneOf(ALERT_SCOPES))
+    min_score = ma.fields.Float(validate=validate.Range(min=0, max=1))
+
+
+class BasisSchema(ma.Schema):
+    authority = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    document_no = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
+    decided_on = ma.fields.Date(required=True)
+
+
+class ReviewCreateSchema(ma.Schema):
+    decision = ma.fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    note = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=4000),
+        metadata={"description": "Why: kept in the alert's history"},
+    )
+    record_members = ma.fields.List(
+        ma.fields.String(validate=validate.Regexp(USCC_PATTERN, error="a USCC")),
+        validate=validate.Length(max=100),
+        metadata={"description": "Members (USCC) to give a 围标串标 credit record (confirm only)"},
+    )
+    basis = ma.fields.Nested(
+        BasisSchema,
+        allow_none=True,
+        metadata={"description": "Legal basis of the decision; required with record_members"},
+    )
+    severity = ma.fields.String(
+        load_default="serious", validate=validate.OneOf(("minor", "general", "serious"))
+    )
+    effective_from = ma.fields.Date(metadata={"description": "Defaults to basis.decided_on"})
+    effective_to = ma.fields.Date(metadata={"description": "Defaults to the longest period"})
+
+    @ma.validates_schema
+    def _records_need_basis(self, data: dict, **kwargs: Any) -> None:
+        if data.get("record_members") and not data.get("basis"):
+            raise ma.ValidationError("required when record_members are given", "basis")
+        if data.get("record_members") and data.get("decision") != "confirm":
+            raise ma.ValidationError(
+                "credit records are written only when confirming", "record_members"
+            )
+
+
+class EvidenceSchema(ma.Schema):
+    kind = ma.fields.String(required=True, metadata={"description": "e.g. same_machine_code"})
+    source = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(("red_flag", "screen", "network")),
+        metadata={"description": "red_flag (art. 40), screen (prices) or network"},
+    )
+    weight = ma.fields.Float(required=True, metadata={"description": "0..1"})
+    tender = ma.fields.String(allow_none=True, metadata={"description": "Tender ref, if one"})
+    members = ma.fields.List(ma.fields.String(), required=True)
+    detail = ma.fields.String(required=True)
+
+
+class ReviewSchema(ma.Schema):
+    decision = ma.fields.String(required=True)
+    note = ma.fields.String(required=True)
+    reviewer = ma.fields.String(required=True)
+    reviewed_at = UtcDateTime(required=True)
+    status_before = ma.fields.String(required=True)
+    status_after = ma.fields.String(required=True)
+    record_ids = ma.fields.List(
+        ma.fields.Integer(), required=True, metadata={"description": "Credit records written"}
+    )
+
+
+class AlertSummarySchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True, validate=validate.OneOf(ALERT_STATUSES))
+    scope = ma.fields.String(required=True, validate=validate.OneOf(ALERT_SCOPES))
+    score = ma.fields.Float(required=True, metadata={"description": "0..1"})
+    members = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "USCCs"})
+    tenders = ma.fields.List(ma.fields.String(), required=True)
+    explanation = ma.fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+
+
+class BidderNameSchema(ma.Schema):
+    uscc = ma.fields.String(required=True)
+    name = ma.fields.String(allow_none=True)
+
+
+class AlertSchema(AlertSummarySchema):
+    bidders = ma.fields.List(ma.fields.Nested(BidderNameSchema), required=True)
+    evidence = ma.fields.List(ma.fields.Nested(EvidenceSchema), required=True)
+    reviews = ma.fields.List(ma.fields.Nested(ReviewSchema), required=True)

@@ -1,0 +1,399 @@
+"""Collusion scans and the review of their alerts.
+
+A scan reads the bids, asks the pure library (:mod:`trading.collusion`) what they show, and
+stores the per-tender screens and the alerts (:mod:`trading.collusion.store`). Two scopes:
+
+- **one tender** (at opening): its red flags and screens, its project managers' other live
+  projects, and the groups of its bidders that the evidence ties (``tender_clusters``);
+- **the whole market**: every tender streamed once, then the co-bidding network over all
+  of them, its communities examined for rotation, cover bidding and insularity, and the
+  single-tender groups folded into the communities that contain them (``merge_clusters``).
+
+An alert is raised for a group whose score reaches :data:`ALERT_MIN_SCORE`. Auditors close
+alerts: a confirmation may write 围标串标 credit records for chosen members through the
+credit service, linked to the alert by the record's source (``gongxin.collusion``,
+``alert-<id>:<USCC>``) and by the review row that lists the record ids.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from credit.models import Subject
+from credit.services import add_record, find_subject
+from trading import audit
+from trading.collusion import store
+from trading.collusion.model import Cluster, Evidence, TenderView
+from trading.collusion.models import Alert, AlertEvidence, AlertReview
+from trading.collusion.network import clusters, co_bidding_graph, tender_clusters
+from trading.collusion.red_flags import busy_project_managers
+from trading.collusion.scan import ALERT_THRESHOLD, TenderFinding, merge_clusters
+from trading.errors import Conflict, Invalid, NotFound
+from trading.pagination import paginate
+
+#: The score from which a group becomes an alert: the library's threshold, above what one
+#: clue that is no proof on its own (a shared public IP, one author name, tight prices)
+#: reaches, so an auditor's time goes to cases.
+ALERT_MIN_SCORE = ALERT_THRESHOLD
+LIVE_DAYS = store.LIVE_DAYS
+RECORD_PLATFORM = "gongxin.collusion"
+
+Progress = Callable[[str, int], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _has_group(evidence: Iterable[Evidence]) -> bool:
+    return any(e.source == "red_flag" and len(e.members) > 1 for e in evidence)
+
+
+# --- scans ---------------------------------------------------------------------------
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk scan.
+
+    A market scan allocates millions of small objects (rows, views, evidence) and keeps a
+    growing share of them (the network views); each automatic collection walks the whole
+    kept heap again, so the cost per bid would grow with the market. The scan creates no
+    reference cycles worth collecting early; reference counting still frees everything
+    else at once, and the collector resumes (and catches up) when the scan is over.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def scan_market(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    min_score: float = ALERT_MIN_SCORE,
+    every: int = 10_000,
+) -> dict[str, Any]:
+    """Scan every tender and the co-bidding network; store screens and alerts; counts."""
+    with _collector_paused():
+        return _scan_market(session, now=now, progress=progress, min_score=min_score, every=every)
+
+
+def _scan_market(
+    session: Session,
+    *,
+    now: datetime | None,
+    progress: Progress | None,
+    min_score: float,
+    every: int,
+) -> dict[str, Any]:
+    now = now or utcnow()
+    started = time.perf_counter()
+    metas = store.tender_metas(session)
+    # First pass, a few columns: who bid what, won, with which manager. The network and
+    # the busy-manager test need every tender at once, so these light views are kept.
+    index: dict[str, TenderView] = {}
+    for count, (_, view) in enumerate(store.tender_views(session, metas=metas, slim=True), 1):
+        index[view.ref] = view
+        if progress and count % every == 0:
+            progress("tenders indexed", count)
+    if progress:
+        progress("tenders indexed", len(index))
+    # Values that many unrelated bidders share say nothing; found before the red flags.
+    common = store.market_common_values(session)
+    store.save_common_values(session, common)
+    busy: dict[str, list[Evidence]] = defaultdict(list)
+    for item in busy_project_managers(index.values(), live_days=LIVE_DAYS):
+        busy[item.tender_ref or ""].append(item)
+    if progress:
+        progress("common values", sum(len(v) for v in common.values()))
+    # Second pass, whole bids one tender at a time: red flags, screens, suspicion.
+    flagged: dict[str, TenderFinding] = {}
+    evidence: list[Evidence] = []
+    screen_rows: list[dict] = []
+    bids = 0
+    for count, (tender_id, view) in enumerate(store.tender_views(session, metas=metas), 1):
+        found = store.tender_findings(tender_id, view, now, common, busy.get(view.ref, ()))
+        screen_rows.append(found.screen_row)
+        evidence.extend(found.finding.evidence)
+        bids += len(view.bids)
+        if _has_group(found.finding.evidence):
+            # Only these can form single-tender groups (see merge_clusters).
+            flagged[view.ref] = found.finding
+        if progress and count % every == 0:
+            progress("tenders", count)
+    if progress:
+        progress("tenders", len(screen_rows))
+    seen = {row["tender_id"] for row in screen_rows}
+    screen_rows.extend(store.empty_screen_row(i, now) for i in metas if i not in seen)
+    graph = co_bidding_graph(index.values(), evidence)
+    if progress:
+        progress("edges", graph.number_of_edges())
+    found_clusters = merge_clusters(clusters(graph, index), flagged, index)
+    if progress:
+        progress("clusters", len(found_clusters))
+    store.store_screens(session, screen_rows)
+    counts = store.persist_clusters(session, found_clusters, now=now, min_score=min_score)
+    result = {
+        "scope": "market",
+        "tender_ref": None,
+        "tenders": len(index),
+        "bids": bids,
+        "evidence": len(evidence),
+        "clusters": len(found_clusters),
+        **counts.as_dict(),
+        "alert_ids": counts.alert_ids,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    audit.record(
+        session,
+        "collusion.scan",
+        "collusion_scan",
+        "market",
+        after={k: v for k, v in result.items() if k != "seconds"},
+    )
+    return result
+
+
+def scan_tender(
+    session: Session,
+    ref: str,
+    *,
+    now: datetime | None = None,
+    min_score: float = ALERT_MIN_SCORE,
+) -> dict[str, Any]:
+    """Scan one tender (at its opening): screens, red flags, busy managers, its groups."""
+    from trading.services import get_tender
+
+    now = now or utcnow()
+    started = time.perf_counter()
+    tender = get_tender(session, ref)
+    views = list(store.tender_views(session, [tender.id]))
+    groups: list[Cluster] = []
+    bids = evidence = 0
+    if views:
+        tender_id, view = views[0]
+        busy = store.busy_manager_evidence(session, tender_id, view, live_days=LIVE_DAYS)
+        common = store.stored_common_values(session)
+        found = store.tender_findings(tender_id, view, now, common, busy)
+        groups = tender_clusters(view, found.finding.evidence)
+        store.store_screens(session, [found.screen_row])
+        bids, evidence = len(view.bids), len(found.finding.evidence)
+    else:
+        store.store_screens(session, [store.empty_screen_row(tender.id, now)])
+    counts = store.persist_clusters(session, groups, now=now, min_score=min_score)
+    result = {
+        "scope": "tender",
+        "tender_ref": tender.ref,
+        "tenders": 1,
+        "bids": bids,
+        "evidence": evidence,
+        "clusters": len(groups),
+        **counts.as_dict(),
+        "alert_ids": counts.alert_ids,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    audit.record(
+        session,
+        "collusion.scan",
+        "collusion_scan",
+        tender.ref,
+        after={k: v for k, v in result.items() if k != "seconds"},
+    )
+    return result
+
+
+# --- alerts --------------------------------------------------------------------------
+
+
+def get_alert(session: Session, alert_id: int, *, lock: bool = False) -> Alert:
+    # Ids beyond a 32-bit integer name nothing (and PostgreSQL would refuse the comparison).
+    valid = 0 < alert_id < 2**31
+    alert = session.get(Alert, alert_id, with_for_update=lock or None) if valid else None
+    if alert is None:
+        raise NotFound(f"No collusion alert #{alert_id}.", rule="collusion.alert_exists")
+    return alert
+
+
+def alerts_page(session: Session, args: dict) -> dict:
+    """One page of alerts matching ``args``, the highest score first."""
+    page = paginate(session, alerts_query(args), args["page"], args["page_size"])
+    return {**page, "items": [alert_summary(a) for a in page["items"]]}
+
+
+def alerts_query(args: dict) -> Select:
+    """Alerts filtered by status, scope and score, the highest score first."""
+    stmt = select(Alert)
+    if args.get("status"):
+        stmt = stmt.where(Alert.status == args["status"])
+    if args.get("scope"):
+        stmt = stmt.where(Alert.scope == args["scope"])
+    if args.get("min_score") is not None:
+        stmt = stmt.where(Alert.score >= args["min_score"])
+    return stmt.order_by(Alert.score.desc(), Alert.id)
+
+
+def alert_summary(alert: Alert) -> dict:
+    return {
+        "id": alert.id,
+        "status": alert.status,
+        "scope": alert.scope,
+        "score": alert.score,
+        "members": list(alert.members),
+        "tenders": list(alert.tenders),
+        "explanation": alert.explanation,
+        "created_at": alert.created_at,
+        "updated_at": alert.updated_at,
+    }
+
+
+def alert_detail(session: Session, alert: Alert) -> dict:
+    """Everything an auditor needs to judge the alert, and its review history."""
+    evidence = session.scalars(
+        select(AlertEvidence)
+        .where(AlertEvidence.alert_id == alert.id)
+        .order_by(AlertEvidence.weight.desc(), AlertEvidence.id)
+    ).all()
+    reviews = session.scalars(
+        select(AlertReview).where(AlertReview.alert_id == alert.id).order_by(AlertReview.id)
+    ).all()
+    names = dict(
+        session.execute(
+            select(Subject.uscc, Subject.name).where(Subject.uscc.in_(alert.members))
+        ).all()
+    )
+    detail = alert_summary(alert)
+    detail.update(
+        bidders=[{"uscc": m, "name": names.get(m)} for m in alert.members],
+        evidence=[
+            {
+                "kind": e.kind,
+                "source": e.source,
+                "weight": e.weight,
+                "tender": e.tender_ref,
+                "members": list(e.members),
+                "detail": e.detail,
+            }
+            for e in evidence
+        ],
+        reviews=[
+            {
+                "decision": r.decision,
+                "note": r.note,
+                "reviewer": r.reviewer,
+                "reviewed_at": r.reviewed_at,
+                "status_before": r.status_before,
+                "status_after": r.status_after,
+                "record_ids": list(r.record_ids or []),
+            }
+            for r in reviews
+        ],
+    )
+    return detail
+
+
+def review_alert(
+    session: Session, alert_id: int, data: dict, *, reviewer: str, now: datetime | None = None
+) -> Alert:
+    """Confirm or dismiss an open alert, with a note; a confirmation may write credit records.
+
+    ``record_members`` (USCCs of the alert's members) get one serious 围标串标 record each,
+    with the legal ``basis`` the decision rests on; the records name the alert.
+    """
+    now = now or utcnow()
+    # Locked: two auditors deciding at once queue, and the second finds the alert closed.
+    alert = get_alert(session, alert_id, lock=True)
+    if alert.status != "open":
+        raise Conflict(
+            f"Alert #{alert.id} is already {alert.status}; a review is final.",
+            errors={"decision": [f"alert is {alert.status}"]},
+            rule="collusion.review_open_alert",
+        )
+    decision = data["decision"]
+    wanted = [m.strip().upper() for m in data.get("record_members") or []]
+    errors: dict[str, list[str]] = {}
+    if wanted and decision != "confirm":
+        errors["record_members"] = ["credit records are written only when confirming"]
+    outsiders = [m for m in wanted if m not in alert.members]
+    if outsiders:
+        errors.setdefault("record_members", []).append(
+            f"not members of alert #{alert.id}: {', '.join(outsiders)}"
+        )
+    if wanted and not data.get("basis"):
+        errors["basis"] = [
+            "a legal basis {authority, document_no, decided_on} is required to write credit records"
+        ]
+    if errors:
+        raise Invalid(errors, rule="collusion.review_valid")
+    record_ids = []
+    for uscc in dict.fromkeys(wanted):
+        subject = find_subject(session, uscc)
+        if subject is None:  # a member imported under another key since: refuse, say who
+            raise NotFound(
+                f"No subject {uscc}.",
+                errors={"record_members": [uscc]},
+                rule="credit.subject_exists",
+            )
+        record = add_record(session, subject, _record_body(alert, uscc, data), today=now.date())
+        record_ids.append(record.id)
+    status = "confirmed" if decision == "confirm" else "dismissed"
+    review = AlertReview(
+        alert_id=alert.id,
+        decision=decision,
+        note=data["note"].strip(),
+        reviewer=reviewer,
+        reviewed_at=now,
+        status_before=alert.status,
+        status_after=status,
+        record_ids=record_ids,
+    )
+    session.add(review)
+    store.close_alert(session, alert, status)
+    audit.record(
+        session,
+        f"collusion.alert.{status}",
+        "collusion_alert",
+        alert.id,
+        before={"status": "open"},
+        after={"status": status, "note": review.note, "record_ids": record_ids},
+    )
+    return alert
+
+
+def _record_body(alert: Alert, uscc: str, data: dict) -> dict:
+    others = [m for m in alert.members if m != uscc]
+    description = (
+        f"围标串标 (collusive bidding) confirmed on collusion alert #{alert.id} with "
+        f"{', '.join(others)} in {len(alert.tenders)} tender(s): {data['note'].strip()}"
+    )
+    basis = data["basis"]
+    body = {
+        "polarity": "negative",
+        "category": "collusion",
+        "severity": data.get("severity") or "serious",
+        "description": description[:4000],
+        "basis": {
+            "authority": basis["authority"],
+            "document_no": basis["document_no"],
+            "decided_on": basis["decided_on"],
+        },
+        "effective_from": data.get("effective_from") or basis["decided_on"],
+        "source": {"platform": RECORD_PLATFORM, "id": f"alert-{alert.id}:{uscc}"},
+    }
+    if data.get("effective_to"):
+        body["effective_to"] = data["effective_to"]
+    return body
