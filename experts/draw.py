@@ -42,16 +42,20 @@ as seed and the population ``E01 .. E10``, the sample of 3 is ``E03, E05, E10``.
 
 *Draw* (:func:`draw`). Seat groups ``(key, candidates, count, backups)`` have distinct
 keys and are taken in the given order, numbered from 0. An expert sits at most once per
-tender, so ``taken`` starts empty and, for group number ``g``:
+tender, backups included (any backup may be called to sit), so ``taken`` starts empty and
+the draw makes two passes, seats first, so that one group's backups can never leave a
+later group short of seats:
 
-* ``pool`` = the canonical candidates without those in ``taken`` (still sorted);
-* if ``len(pool) < count`` the group is short: it is reported, and is treated as taking
-  the whole of ``pool`` so that later groups are judged as if the draw went ahead;
-* otherwise ``picks`` = the sample of ``min(count + backups, len(pool))`` from ``pool``
-  under the label ``"group:{g}:{key}"``; the first ``count`` picks are the selected
-  experts, the rest the backups in the order they are to be called (fewer backups than
-  asked for when the pool runs out, which is not an error); all picks join ``taken``,
-  backups included, since any backup may be called to sit.
+1. *Seats.* For group number ``g``: ``pool`` = the canonical candidates without those in
+   ``taken`` (still sorted). If ``len(pool) < count`` the group is short: it is reported,
+   and is treated as taking the whole of ``pool`` so that later groups are judged as if
+   the draw went ahead. Otherwise the seats are the sample of ``count`` from ``pool``
+   under the label ``"seats:{g}:{key}"``, and they join ``taken``.
+2. *Backups* (only when no group is short). For group number ``g`` again in order:
+   ``pool`` = the canonical candidates without those in ``taken``; the backups are the
+   sample of ``min(backups, len(pool))`` from ``pool`` under the label
+   ``"backups:{g}:{key}"``, in the order they are to be called (fewer than asked for
+   when the pool runs out, which is not an error), and they join ``taken``.
 
 If any group is short the draw fails as a whole with :class:`Shortfall`, which names every
 short group with the number needed and the number available.
@@ -217,31 +221,37 @@ class Shortfall(Exception):
 
 
 def draw(seed: bytes, groups: Sequence[SeatGroup]) -> list[GroupResult]:
-    """Fill every seat group, in order, as the module docstring specifies."""
+    """Fill every seat group, seats first and then backups, as the module docstring specifies."""
     keys = [group.key for group in groups]
     if len(set(keys)) != len(keys):
         raise ValueError("seat group keys must be distinct")
     if len(seed) != SEED_BYTES:
         raise ValueError(f"a seed is {SEED_BYTES} bytes")
+    canonical = [canonical_pool(group.candidates) for group in groups]
     taken: set[str] = set()
-    results: list[GroupResult] = []
+    seats: list[tuple[str, ...]] = []
     shortages: list[GroupShortage] = []
-    for index, group in enumerate(groups):
-        pool = [id_ for id_ in canonical_pool(group.candidates) if id_ not in taken]
+    for index, (group, candidates) in enumerate(zip(groups, canonical, strict=True)):
+        pool = [id_ for id_ in candidates if id_ not in taken]
         if len(pool) < group.count:
             shortages.append(GroupShortage(group.key, group.count, len(pool)))
             taken.update(pool)
             continue
-        picks = _sample_canonical(
-            seed,
-            f"group:{index}:{group.key}",
-            pool,
-            min(group.count + group.backups, len(pool)),
-        )
+        picks = _sample_canonical(seed, f"seats:{index}:{group.key}", pool, group.count)
         taken.update(picks)
-        results.append(GroupResult(group.key, picks[: group.count], picks[group.count :]))
+        seats.append(picks)
     if shortages:
         raise Shortfall(shortages)
+    results: list[GroupResult] = []
+    for index, (group, candidates, selected) in enumerate(
+        zip(groups, canonical, seats, strict=True)
+    ):
+        pool = [id_ for id_ in candidates if id_ not in taken]
+        backups = _sample_canonical(
+            seed, f"backups:{index}:{group.key}", pool, min(group.backups, len(pool))
+        )
+        taken.update(backups)
+        results.append(GroupResult(group.key, selected, backups))
     return results
 
 

@@ -64,18 +64,24 @@ def spec_sample(seed, label, population, k):
 
 def spec_draw(seed, groups):
     """Returns (results, shortages) as [(key, selected, backups)], [(key, needed, available)]."""
-    taken, results, short = set(), [], []
+    taken, seats, short = set(), [], []
     for g, group in enumerate(groups):
         pool = sorted(set(group.candidates) - taken)
         if len(pool) < group.count:
             short.append((group.key, group.count, len(pool)))
             taken |= set(pool)
             continue
-        picks = spec_sample(
-            seed, f"group:{g}:{group.key}", pool, min(group.count + group.backups, len(pool))
-        )
+        picks = spec_sample(seed, f"seats:{g}:{group.key}", pool, group.count)
         taken |= set(picks)
-        results.append((group.key, picks[: group.count], picks[group.count :]))
+        seats.append(picks)
+    if short:
+        return [], short
+    results = []
+    for g, (group, selected) in enumerate(zip(groups, seats, strict=True)):
+        pool = sorted(set(group.candidates) - taken)
+        backups = spec_sample(seed, f"backups:{g}:{group.key}", pool, min(group.backups, len(pool)))
+        taken |= set(backups)
+        results.append((group.key, selected, backups))
     return results, short
 
 
@@ -242,11 +248,23 @@ def test_pool_order_and_duplicates_do_not_matter():
     assert draw(seed, two_groups(pool_a=tuple(shuffled))) == draw(seed, two_groups())
 
 
-def test_draw_uses_the_group_label_and_sample():
+def test_draw_uses_the_seat_and_backup_labels_and_sample():
     seed = seed_for("label")
     [result] = draw(seed, [SeatGroup("A01", POOL_A, 3, 2)])
-    picks = sample(seed, "group:0:A01", POOL_A, 5)
-    assert result == GroupResult("A01", picks[:3], picks[3:])
+    seats = sample(seed, "seats:0:A01", POOL_A, 3)
+    rest = [e for e in POOL_A if e not in seats]
+    assert result == GroupResult("A01", seats, sample(seed, "backups:0:A01", rest, 2))
+
+
+def test_seats_of_every_group_come_before_any_backups():
+    # Drawing A's seat and three backups in one pass would take all four candidates and
+    # leave B short; seats-first always seats B, whatever the seed.
+    groups = [SeatGroup("A", ("w", "x", "y", "z"), 1, 3), SeatGroup("B", ("x", "y", "z"), 2, 0)]
+    for i in range(40):
+        first, second = draw(seed_for("seats-first", i), groups)
+        assert len(second.selected) == 2 and first.selected[0] not in second.selected
+        seated = set(first.selected + second.selected)
+        assert set(first.backups) == {"w", "x", "y", "z"} - seated
 
 
 def test_an_expert_sits_once_per_tender_backups_included():
@@ -254,8 +272,8 @@ def test_an_expert_sits_once_per_tender_backups_included():
     shared = tuple(f"S{i}" for i in range(6))
     first, second = draw(seed, [SeatGroup("A", shared, 2, 2), SeatGroup("B", shared, 2, 5)])
     assert not set(first.selected + first.backups) & set(second.selected + second.backups)
-    # Six shared candidates: four went to A, B gets the last two as seats, no backups.
-    assert len(second.selected) == 2 and second.backups == ()
+    # Six shared candidates: two seats each, then A's two backups take the last two.
+    assert len(second.selected) == 2 and len(first.backups) == 2 and second.backups == ()
 
 
 def test_fewer_backups_when_the_pool_runs_out():

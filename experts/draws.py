@@ -1,0 +1,1215 @@
+"""Expert draws (抽取): pool, exclusions with reasons, verifiable draw, booking, sealing.
+
+How a draw runs (:func:`draw_experts`), all in the request's one transaction:
+
+1. A seed is taken from the CSPRNG and its SHA-256 commitment is stored (the round row is
+   flushed) before any candidate is read; the draw uses the seed as read back from that
+   row. Commitment and result become visible together when the transaction commits, so
+   the guarantee rests on the draw being a pure function of (seed, pool snapshot,
+   request): anyone given the record recomputes it, and the commitment, pool digests and
+   results also go into the hash-chained audit trail. What one transaction cannot show
+   is a draw re-run by someone rolling transactions back at the database; committing the
+   commitment first, in a transaction of its own, would leave a trace of such re-runs,
+   at the price of a second transaction per request (and, on SQLite, a second writer).
+2. Per seat group, the candidates are the experts holding the requested specialty or one
+   below it (an indexed equality on ``expert_specialties``) in the region the rule allows.
+   Each candidate that may not sit is kept in the record with every reason: not active, on
+   leave, booked in an overlapping window, at the monthly cap, barred by a credit penalty
+   (``credit.eligibility``), or in conflict with a party (:mod:`experts.conflicts`).
+3. :func:`experts.draw.draw` fills seats then backups from the canonical pools.
+4. The seated experts' rows are locked (``SELECT … FOR UPDATE`` in id order) and their
+   bookings re-read; every writer of bookings takes those locks first, so two concurrent
+   draws can never book one expert into overlapping windows. If a concurrent draw booked
+   one of them in between, the attempt is rolled back to its savepoint (releasing its
+   locks, so lock order never cycles) and the pool is read again. SQLite serialises
+   writers anyway (``BEGIN IMMEDIATE``).
+5. The record is sealed until the window ends: the requesting centre sees names and
+   contacts; another centre gets 404; auditors, regulators and admins get 403 until the
+   unseal time, then everything (pools, exclusions, seeds) except contacts.
+
+Backups are not booked: they are called only when a seated expert drops out, and are
+checked again then (:func:`replace_expert`), in the committed order.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, func, not_, select
+from sqlalchemy.orm import Session
+
+from credit import services as credit
+from credit.eligibility import eligibility_many
+from credit.models import Subject
+from experts import clock
+from experts import draw as engine
+from experts.batch import fetch_rows, id_filters
+from experts.conflicts import Candidate, Parties, Reason, conflicts_for
+from experts.models import (
+    Draw,
+    DrawFeedback,
+    DrawGroup,
+    DrawReplacement,
+    DrawRound,
+    DrawSeat,
+    Expert,
+    ExpertBooking,
+    ExpertLeave,
+    ExpertSpecialty,
+)
+from experts.services import (
+    check_region,
+    check_specialty_codes,
+    check_uscc,
+    local_scope,
+    region_condition,
+)
+from trading import audit
+from trading.errors import Conflict, Forbidden, Invalid, NotFound
+
+MAX_ATTEMPTS = 8
+READER_ROLES = ("auditor", "regulator", "admin")
+
+
+@dataclass(frozen=True)
+class DrawSettings:
+    monthly_cap: int = 6
+    lookback_years: int = 3
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every check of one draw needs: window, parties, region rule, settings."""
+
+    start: datetime
+    end: datetime
+    parties: Parties
+    sector: str | None
+    region: str | None
+    region_mode: str
+    regions: tuple[str, ...]
+    settings: DrawSettings
+
+    def region_filter(self, column: Any):
+        if self.region_mode == "local":
+            return region_condition(column, [local_scope(self.region)])
+        if self.region_mode == "exclude_local":
+            return not_(region_condition(column, [local_scope(self.region)]))
+        if self.region_mode == "list":
+            return region_condition(column, self.regions)
+        return None
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    expert_id: int
+    subject_id: int
+    status: str
+    employer_uscc: str | None
+
+
+@dataclass
+class _Pool:
+    code: str
+    candidates: list[CandidateRow]
+    excluded: dict[int, list[Reason]] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[str]:
+        return engine.canonical_pool(
+            str(row.expert_id) for row in self.candidates if row.expert_id not in self.excluded
+        )
+
+    def exclusions(self) -> list[dict[str, Any]]:
+        return [
+            {"expert_id": expert_id, "reasons": [r.as_dict() for r in reasons]}
+            for expert_id, reasons in sorted(self.excluded.items())
+        ]
+
+    def reason_counts(self) -> dict[str, int]:
+        return dict(
+            Counter(
+                rule for reasons in self.excluded.values() for rule in {r.rule for r in reasons}
+            )
+        )
+
+
+# --- the request --------------------------------------------------------------------------
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _context(session: Session, data: dict[str, Any], settings: DrawSettings) -> Context:
+    """Validate a draw request beyond its shape; 422 with every field that is wrong."""
+    errors: dict[str, list[str]] = {}
+    tenderee = check_uscc(data["tenderee"], "tenderee", errors)
+    agency = check_uscc(data["agency"], "agency", errors) if data.get("agency") else None
+    bidders = tuple(
+        dict.fromkeys(
+            u for u in (check_uscc(b, "bidders", errors) for b in data.get("bidders") or []) if u
+        )
+    )
+    regulators = tuple(
+        u for u in (check_uscc(r, "regulators", errors) for r in data.get("regulators") or []) if u
+    )
+    codes = [seat["specialty"] for seat in data["seats"]]
+    check_specialty_codes(codes, "seats", errors)
+    if len(set(codes)) != len(codes):
+        errors.setdefault("seats", []).append("each specialty may appear in one seat group only")
+    start, end = _naive_utc(data["window"]["start"]), _naive_utc(data["window"]["end"])
+    if end <= start:
+        errors.setdefault("window", []).append("end must be after start")
+    elif end <= clock.now():
+        errors.setdefault("window", []).append("the evaluation window has already ended")
+    rule = data.get("region_rule") or {"mode": "any"}
+    mode = rule.get("mode", "any")
+    regions = tuple(
+        r for r in (check_region(c, "region_rule", errors) for c in rule.get("regions") or []) if r
+    )
+    if mode == "list" and not rule.get("regions"):
+        errors.setdefault("region_rule", []).append("mode list needs regions")
+    region = check_region(data["region"], "region", errors) if data.get("region") else None
+    if region is None and tenderee and "region" not in errors:
+        region = session.scalar(select(Subject.region).where(Subject.uscc == tenderee))
+    if mode in ("local", "exclude_local") and region is None and "region" not in errors:
+        errors.setdefault("region", []).append(
+            "the project's region is unknown: register the tenderee or give region"
+        )
+    if errors:
+        raise Invalid(errors, rule="draws.request_valid")
+    return Context(
+        start=start,
+        end=end,
+        parties=Parties(tenderee, agency, bidders, regulators),
+        sector=data.get("sector"),
+        region=region,
+        region_mode=mode,
+        regions=regions,
+        settings=settings,
+    )
+
+
+# --- pools and exclusions -----------------------------------------------------------------
+
+
+def _candidates(
+    session: Session, codes: Sequence[str], ctx: Context
+) -> dict[str, list[CandidateRow]]:
+    """Per requested code, the experts holding it or a code below it in the allowed region.
+
+    Two queries whose cost follows the pool, not the register: the range scan of
+    ``(code, region)`` for the ids, then the experts by primary key (joined in one query,
+    the planner would rather scan every expert for a hash join)."""
+    stmt = select(ExpertSpecialty.code, ExpertSpecialty.expert_id).where(
+        ExpertSpecialty.code.in_(list(codes))
+    )
+    region_filter = ctx.region_filter(ExpertSpecialty.region)
+    if region_filter is not None:
+        stmt = stmt.where(region_filter)
+    holders = fetch_rows(session, stmt)
+    rows: dict[int, CandidateRow] = {}
+    for condition in id_filters(session, Expert.id, (expert_id for _, expert_id in holders)):
+        for row in fetch_rows(
+            session,
+            select(Expert.id, Expert.subject_id, Expert.status, Expert.employer_uscc).where(
+                condition
+            ),
+        ):
+            rows[row[0]] = CandidateRow(*row)
+    found: dict[str, list[CandidateRow]] = {code: [] for code in codes}
+    for code, expert_id in holders:
+        found[code].append(rows[expert_id])
+    return found
+
+
+def _month(moment: datetime) -> tuple[datetime, datetime]:
+    first = datetime(moment.year, moment.month, 1)
+    following = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
+    return first, following
+
+
+def booking_reasons(
+    session: Session, expert_ids: Iterable[int], ctx: Context
+) -> dict[int, list[Reason]]:
+    """Booked in an overlapping window, or at the monthly cap in the window's month."""
+    reasons: dict[int, list[Reason]] = {}
+    first, following = _month(ctx.start)
+    for condition in id_filters(session, ExpertBooking.expert_id, expert_ids):
+        overlapping = select(ExpertBooking.expert_id, ExpertBooking.draw_id).where(
+            condition,
+            ExpertBooking.released_at.is_(None),
+            ExpertBooking.ends_at > ctx.start,
+            ExpertBooking.starts_at < ctx.end,
+        )
+        for expert_id, draw_id in fetch_rows(session, overlapping):
+            reasons.setdefault(expert_id, []).append(
+                Reason("draws.booked", f"booked for draw {draw_id} in an overlapping window")
+            )
+        month_counts = (
+            select(ExpertBooking.expert_id, func.count())
+            .where(
+                condition,
+                ExpertBooking.released_at.is_(None),
+                ExpertBooking.starts_at >= first,
+                ExpertBooking.starts_at < following,
+            )
+            .group_by(ExpertBooking.expert_id)
+            .having(func.count() >= ctx.settings.monthly_cap)
+        )
+        for expert_id, count in fetch_rows(session, month_counts):
+            reasons.setdefault(expert_id, []).append(
+                Reason(
+                    "draws.frequency_cap",
+                    f"already booked {count} times in {first:%Y-%m} "
+                    f"(cap {ctx.settings.monthly_cap} per month)",
+                )
+            )
+    return reasons
+
+
+def standing_reasons(
+    session: Session, rows: Sequence[CandidateRow], ctx: Context
+) -> dict[int, list[Reason]]:
+    """Reasons that do not depend on concurrent draws: status, leave, penalty, conflicts."""
+    reasons: dict[int, list[Reason]] = {}
+
+    def add(expert_id: int, reason: Reason) -> None:
+        reasons.setdefault(expert_id, []).append(reason)
+
+    for row in rows:
+        if row.status != "active":
+            add(row.expert_id, Reason("draws.not_active", f"the expert is {row.status}"))
+    for condition in id_filters(session, ExpertLeave.expert_id, (r.expert_id for r in rows)):
+        leaves = fetch_rows(
+            session,
+            select(ExpertLeave.expert_id, ExpertLeave.starts_on, ExpertLeave.ends_on).where(
+                condition,
+                ExpertLeave.ends_on >= ctx.start.date(),
+                ExpertLeave.starts_on <= ctx.end.date(),
+            ),
+        )
+        for expert_id, starts_on, ends_on in leaves:
+            add(expert_id, Reason("draws.on_leave", f"on leave {starts_on}..{ends_on}"))
+    verdicts = eligibility_many(
+        session,
+        [row.subject_id for row in rows],
+        "expert",
+        ctx.sector,
+        ctx.region,
+        ctx.start.date(),
+    )
+    by_subject = {row.subject_id: row.expert_id for row in rows}
+    for subject_id, verdict in verdicts.items():
+        if not verdict.eligible:
+            add(
+                by_subject[subject_id],
+                Reason(
+                    "draws.penalty", "; ".join(f"{r.rule}: {r.message}" for r in verdict.reasons)
+                ),
+            )
+    conflicts = conflicts_for(
+        session,
+        ctx.parties,
+        [Candidate(r.expert_id, r.subject_id, r.employer_uscc) for r in rows],
+        ctx.start.date(),
+        lookback_years=ctx.settings.lookback_years,
+    )
+    for expert_id, found in conflicts.items():
+        for reason in found:
+            add(expert_id, reason)
+    return reasons
+
+
+def _merge(*sources: dict[int, list[Reason]]) -> dict[int, list[Reason]]:
+    merged: dict[int, list[Reason]] = {}
+    for source in sources:
+        for expert_id, reasons in source.items():
+            merged.setdefault(expert_id, []).extend(reasons)
+    return merged
+
+
+def _shortfall_error(
+    shortfall: engine.Shortfall, pools: dict[str, _Pool], session: Session, ctx: Context
+) -> Conflict:
+    details = []
+    for shortage in shortfall.shortages:
+        pool = pools[shortage.key]
+        in_region = len(pool.candidates)
+        total = session.scalar(
+            select(func.count())
+            .select_from(ExpertSpecialty)
+            .where(ExpertSpecialty.code == shortage.key)
+        )
+        details.append(
+            {
+                "specialty": shortage.key,
+                "needed": shortage.needed,
+                "available": shortage.available,
+                "candidates": in_region,
+                "outside_region": max(0, (total or 0) - in_region),
+                "excluded": pool.reason_counts(),
+            }
+        )
+    messages = [
+        f"{d['specialty']}: needs {d['needed']}, {d['available']} available of {d['candidates']}"
+        f" candidates in the region"
+        + (
+            "; excluded: " + ", ".join(f"{rule} {n}" for rule, n in sorted(d["excluded"].items()))
+            if d["excluded"]
+            else ""
+        )
+        + (f"; {d['outside_region']} outside the region rule" if d["outside_region"] else "")
+        for d in details
+    ]
+    return Conflict(
+        "Not enough eligible experts for: "
+        + ", ".join(d["specialty"] for d in details)
+        + ". Nothing was drawn or booked.",
+        errors={"seats": messages, "shortfall": details},
+        rule="draws.enough_experts",
+    )
+
+
+# --- drawing and booking ------------------------------------------------------------------
+
+
+def lock_experts(session: Session, expert_ids: Iterable[int]) -> None:
+    """Lock expert rows in id order (a no-op on SQLite, which serialises writers)."""
+    ids = sorted(set(expert_ids))
+    if ids:
+        session.execute(
+            select(Expert.id).where(Expert.id.in_(ids)).order_by(Expert.id).with_for_update()
+        ).all()
+
+
+def _book(session: Session, draw: Draw, expert_ids: Iterable[int], now: datetime) -> None:
+    session.add_all(
+        ExpertBooking(
+            expert_id=expert_id,
+            draw_id=draw.id,
+            starts_at=draw.window_start,
+            ends_at=draw.window_end,
+            created_at=now,
+        )
+        for expert_id in expert_ids
+    )
+
+
+def _run_round(
+    session: Session,
+    draw: Draw,
+    round_: DrawRound,
+    seed: bytes,
+    requested: Sequence[tuple[str, int, int]],
+    ctx: Context,
+    reserved: dict[int, Reason] | None = None,
+) -> tuple[list[engine.GroupResult], dict[str, str]]:
+    """Pool, exclusions, draw, lock, re-check, book; retried when a concurrent draw wins.
+
+    Returns the results and the pool digest of each group."""
+    reserved = reserved or {}
+    candidates = _candidates(session, [code for code, _, _ in requested], ctx)
+    rows = list({row.expert_id: row for rs in candidates.values() for row in rs}.values())
+    candidate_ids = [row.expert_id for row in rows]
+    standing = standing_reasons(session, rows, ctx)
+    held = {expert_id: [reason] for expert_id, reason in reserved.items()}
+    for _attempt in range(MAX_ATTEMPTS):
+        savepoint = session.begin_nested()
+        excluded = _merge(held, standing, booking_reasons(session, candidate_ids, ctx))
+        pools = {
+            code: _Pool(
+                code,
+                candidates[code],
+                {
+                    r.expert_id: excluded[r.expert_id]
+                    for r in candidates[code]
+                    if r.expert_id in excluded
+                },
+            )
+            for code, _, _ in requested
+        }
+        groups = [engine.SeatGroup(code, tuple(pools[code].ids), n, b) for code, n, b in requested]
+        try:
+            results = engine.draw(seed, groups)
+        except engine.Shortfall as shortfall:
+            savepoint.rollback()
+            raise _shortfall_error(shortfall, pools, session, ctx) from None
+        seated = [int(e) for result in results for e in result.selected]
+        lock_experts(session, seated)
+        if booking_reasons(session, seated, ctx):
+            # A concurrent draw booked one of them after our pool was read: let go of the
+            # locks (so that no two draws ever wait on each other in a cycle) and read again.
+            savepoint.rollback()
+            continue
+        digests = {group.key: engine.pool_digest(group.candidates) for group in groups}
+        for position, (group, result) in enumerate(zip(groups, results, strict=True)):
+            session.add(
+                DrawGroup(
+                    round_id=round_.id,
+                    position=position,
+                    specialty=group.key,
+                    seats=group.count,
+                    backups_requested=group.backups,
+                    pool=list(group.candidates),
+                    pool_digest=digests[group.key],
+                    exclusions=pools[group.key].exclusions(),
+                    selected=list(result.selected),
+                    backups=list(result.backups),
+                )
+            )
+        _book(session, draw, seated, clock.now())
+        session.flush()
+        savepoint.commit()
+        return results, digests
+    raise Conflict(
+        "Concurrent draws kept taking the same experts; try again.",
+        rule="draws.contention",
+    )
+
+
+def _new_round(session: Session, draw: Draw, number: int, reason: str) -> tuple[DrawRound, bytes]:
+    seed = engine.new_seed()
+    round_ = DrawRound(
+        draw_id=draw.id,
+        number=number,
+        seed_commitment=engine.commitment(seed),
+        seed=seed.hex(),
+        reason=reason,
+        created_at=clock.now(),
+    )
+    session.add(round_)
+    # The commitment is stored before any candidate is read.
+    session.flush()
+    return round_, bytes.fromhex(round_.seed)
+
+
+def draw_experts(
+    session: Session, centre_uscc: str | None, data: dict[str, Any], settings: DrawSettings
+) -> Draw:
+    """Draw the experts of one tender (see the module docstring)."""
+    if not centre_uscc:
+        raise Forbidden(
+            "Only a trading centre (a token bound to its USCC) may draw experts.",
+            errors={"Authorization": ["not bound to a centre"]},
+            rule="draws.centre_only",
+        )
+    ctx = _context(session, data, settings)
+    now = clock.now()
+    request = _request_json(data, ctx)
+    draw = Draw(
+        centre_uscc=centre_uscc,
+        tender_ref=data["tender_ref"],
+        request=request,
+        window_start=ctx.start,
+        window_end=ctx.end,
+        unseal_at=ctx.end,
+        actor=session.info.get("actor", "system"),
+        created_at=now,
+    )
+    session.add(draw)
+    session.flush()
+    round_, seed = _new_round(session, draw, 0, "draw")
+    default_backups = data.get("backups", 0)
+    requested = [
+        (seat["specialty"], seat["count"], seat.get("backups", default_backups))
+        for seat in data["seats"]
+    ]
+    results, digests = _run_round(session, draw, round_, seed, requested, ctx)
+    seat_no = 0
+    for result in results:
+        for expert_id in result.selected:
+            seat_no += 1
+            session.add(
+                DrawSeat(
+                    draw_id=draw.id,
+                    seat=seat_no,
+                    specialty=result.key,
+                    expert_id=int(expert_id),
+                    source="draw",
+                    round_number=0,
+                    active=True,
+                    created_at=now,
+                )
+            )
+    session.flush()
+    audit.record(
+        session,
+        "draw.create",
+        "draw",
+        draw.id,
+        after={
+            "centre": centre_uscc,
+            "tender_ref": draw.tender_ref,
+            "window": [draw.window_start, draw.window_end],
+            "seed_commitment": round_.seed_commitment,
+            "pool_digests": digests,
+            "results": {r.key: [list(r.selected), list(r.backups)] for r in results},
+        },
+    )
+    return draw
+
+
+def _request_json(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    return {
+        "tender_ref": data["tender_ref"],
+        "tenderee": ctx.parties.tenderee,
+        "agency": ctx.parties.agency,
+        "bidders": list(ctx.parties.bidders),
+        "regulators": list(ctx.parties.regulators),
+        "sector": ctx.sector,
+        "region": ctx.region,
+        "window": {"start": ctx.start.isoformat(), "end": ctx.end.isoformat()},
+        "seats": [
+            {
+                "specialty": s["specialty"],
+                "count": s["count"],
+                "backups": s.get("backups", data.get("backups", 0)),
+            }
+            for s in data["seats"]
+        ],
+        "backups": data.get("backups", 0),
+        "region_rule": {"mode": ctx.region_mode, "regions": list(ctx.regions)},
+    }
+
+
+def _context_of(draw: Draw, settings: DrawSettings) -> Context:
+    request = draw.request
+    rule = request.get("region_rule") or {}
+    return Context(
+        start=draw.window_start,
+        end=draw.window_end,
+        parties=Parties(
+            request["tenderee"],
+            request.get("agency"),
+            tuple(request.get("bidders") or ()),
+            tuple(request.get("regulators") or ()),
+        ),
+        sector=request.get("sector"),
+        region=request.get("region"),
+        region_mode=rule.get("mode", "any"),
+        regions=tuple(rule.get("regions") or ()),
+        settings=settings,
+    )
+
+
+# --- access and views -----------------------------------------------------------------------
+
+
+def open_draw(session: Session, draw_id: int, role: str, org: str | None) -> tuple[Draw, str]:
+    """The draw and how the caller may see it: ``owner`` or ``full`` (after unsealing).
+
+    Another centre is told the draw does not exist; readers wait for the unseal time.
+    """
+    draw = session.get(Draw, draw_id)
+    if draw is None or (role == "centre" and draw.centre_uscc != org):
+        raise NotFound(f"No draw {draw_id}.", rule="draws.exists")
+    if role == "centre":
+        return draw, "owner"
+    if role in READER_ROLES:
+        if clock.now() < draw.unseal_at:
+            raise Forbidden(
+                f"Draw {draw_id} is sealed until {draw.unseal_at.isoformat()} (the end of "
+                "evaluation); only the requesting centre sees it before then.",
+                errors={"draw": ["sealed"]},
+                rule="draws.sealed",
+            )
+        return draw, "full"
+    raise NotFound(f"No draw {draw_id}.", rule="draws.exists")
+
+
+def own_draw(session: Session, draw_id: int, role: str, org: str | None) -> Draw:
+    """The draw, for a change only its centre may make."""
+    draw, audience = open_draw(session, draw_id, role, org)
+    if audience != "owner":
+        raise Forbidden(
+            "Only the centre that made the draw may change it.",
+            errors={"Authorization": ["not the drawing centre"]},
+            rule="draws.owner_only",
+        )
+    return draw
+
+
+def _rounds(session: Session, draw_id: int) -> list[DrawRound]:
+    return list(
+        session.scalars(
+            select(DrawRound).where(DrawRound.draw_id == draw_id).order_by(DrawRound.number)
+        )
+    )
+
+
+def _groups_of(session: Session, round_ids: Sequence[int]) -> dict[int, list[DrawGroup]]:
+    found: dict[int, list[DrawGroup]] = {rid: [] for rid in round_ids}
+    for group in session.scalars(
+        select(DrawGroup)
+        .where(DrawGroup.round_id.in_(round_ids))
+        .order_by(DrawGroup.round_id, DrawGroup.position)
+    ):
+        found[group.round_id].append(group)
+    return found
+
+
+def _seats(session: Session, draw_id: int) -> list[DrawSeat]:
+    return list(
+        session.scalars(select(DrawSeat).where(DrawSeat.draw_id == draw_id).order_by(DrawSeat.id))
+    )
+
+
+def _people(session: Session, expert_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    ids = sorted(set(expert_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Expert.id, Subject.name, Expert.title, Expert.region, Expert.contact)
+        .join(Subject, Subject.id == Expert.subject_id)
+        .where(Expert.id.in_(ids))
+    )
+    return {
+        row.id: {"name": row.name, "title": row.title, "region": row.region, "contact": row.contact}
+        for row in rows
+    }
+
+
+def _replacements(session: Session, draw_id: int) -> list[DrawReplacement]:
+    return list(
+        session.scalars(
+            select(DrawReplacement)
+            .where(DrawReplacement.draw_id == draw_id)
+            .order_by(DrawReplacement.id)
+        )
+    )
+
+
+def draws_query(role: str, org: str | None, tender_ref: str | None = None) -> Select:
+    """A centre's own draws; for readers, the draws already unsealed. Newest first."""
+    stmt = select(Draw).order_by(Draw.id.desc())
+    if role == "centre":
+        stmt = stmt.where(Draw.centre_uscc == org)
+    else:
+        stmt = stmt.where(Draw.unseal_at <= clock.now())
+    if tender_ref:
+        stmt = stmt.where(Draw.tender_ref == tender_ref)
+    return stmt
+
+
+def draw_list_item(draw: Draw) -> dict[str, Any]:
+    return {
+        "id": draw.id,
+        "tender_ref": draw.tender_ref,
+        "centre": draw.centre_uscc,
+        "window": {"start": draw.window_start, "end": draw.window_end},
+        "unseal_at": draw.unseal_at,
+        "sealed": clock.now() < draw.unseal_at,
+        "created_at": draw.created_at,
+    }
+
+
+def draw_view(session: Session, draw: Draw, audience: str) -> dict[str, Any]:
+    """The owner's view (names and contacts) or the full record (pools, exclusions, seeds)."""
+    now = clock.now()
+    unsealed = now >= draw.unseal_at
+    rounds = _rounds(session, draw.id)
+    groups = _groups_of(session, [r.id for r in rounds])
+    seats = _seats(session, draw.id)
+    backup_ids = [int(b) for r in rounds for g in groups[r.id] for b in g.backups]
+    people = _people(session, [s.expert_id for s in seats] + backup_ids)
+    with_contact = audience == "owner"
+
+    def person(expert_id: int) -> dict[str, Any]:
+        found = dict(people.get(expert_id, {}))
+        if not with_contact:
+            found.pop("contact", None)
+        return {"id": expert_id, **found}
+
+    ever_seated = {s.expert_id: s for s in seats}
+    experts = [
+        {**person(s.expert_id), "seat": s.seat, "specialty": s.specialty, "source": s.source}
+        for s in sorted((s for s in seats if s.active), key=lambda s: s.seat)
+    ]
+    backups = []
+    for round_ in rounds:
+        for group in groups[round_.id]:
+            for order, raw in enumerate(group.backups, start=1):
+                expert_id = int(raw)
+                seat = ever_seated.get(expert_id)
+                state = "waiting" if seat is None else ("seated" if seat.active else "released")
+                backups.append(
+                    {
+                        **person(expert_id),
+                        "specialty": group.specialty,
+                        "order": order,
+                        "state": state,
+                    }
+                )
+    view: dict[str, Any] = {
+        "id": draw.id,
+        "tender_ref": draw.tender_ref,
+        "centre": draw.centre_uscc,
+        "window": {"start": draw.window_start, "end": draw.window_end},
+        "unseal_at": draw.unseal_at,
+        "sealed": not unsealed,
+        "created_at": draw.created_at,
+        "experts": experts,
+        "backups": backups,
+        "rounds": [],
+        "replacements": [
+            {
+                "seat": r.seat,
+                "old_expert_id": r.old_expert_id,
+                "new_expert_id": r.new_expert_id,
+                "reason": r.reason,
+                "note": r.note,
+                "source": r.source,
+                "round": r.round_number,
+                "skipped": r.skipped,
+                "actor": r.actor,
+                "at": r.at,
+            }
+            for r in _replacements(session, draw.id)
+        ],
+    }
+    for round_ in rounds:
+        entry: dict[str, Any] = {
+            "number": round_.number,
+            "reason": round_.reason,
+            "seed_commitment": round_.seed_commitment,
+            "seed": round_.seed if unsealed else None,
+            "created_at": round_.created_at,
+            "groups": [],
+        }
+        for group in groups[round_.id]:
+            counts = Counter(
+                rule
+                for item in group.exclusions
+                for rule in {reason["rule"] for reason in item["reasons"]}
+            )
+            summary: dict[str, Any] = {
+                "specialty": group.specialty,
+                "seats": group.seats,
+                "backups_requested": group.backups_requested,
+                "pool_size": len(group.pool),
+                "pool_digest": group.pool_digest,
+                "excluded": dict(counts),
+                "selected": [int(e) for e in group.selected],
+                "backups": [int(e) for e in group.backups],
+            }
+            if audience == "full":
+                summary["pool"] = [int(e) for e in group.pool]
+                summary["exclusions"] = group.exclusions
+            entry["groups"].append(summary)
+        view["rounds"].append(entry)
+    if audience == "full":
+        view["request"] = draw.request
+        view["feedback"] = [
+            {
+                "expert_id": f.expert_id,
+                "attendance": f.attendance,
+                "conduct": f.conduct,
+                "credit_record_id": f.credit_record_id,
+                "at": f.at,
+            }
+            for f in session.scalars(
+                select(DrawFeedback)
+                .where(DrawFeedback.draw_id == draw.id)
+                .order_by(DrawFeedback.id)
+            )
+        ]
+    return view
+
+
+# --- verification -------------------------------------------------------------------------
+
+
+def verify_draw(session: Session, draw: Draw) -> dict[str, Any]:
+    """Recompute every round from the stored record and check the replacements' order.
+
+    ``match`` holds when every round's seed matches its commitment, every pool matches its
+    stored digest, the recomputed seats and backups equal the stored ones in order, and
+    every replacement took the next committed backup (or the supplementary round's pick).
+    """
+    rounds = _rounds(session, draw.id)
+    groups = _groups_of(session, [r.id for r in rounds])
+    answers = []
+    for round_ in rounds:
+        try:
+            seed = bytes.fromhex(round_.seed)
+        except ValueError:
+            seed = b""
+        round_groups = groups[round_.id]
+        seat_groups = []
+        for group in round_groups:
+            try:
+                seat_groups.append(
+                    engine.SeatGroup(
+                        group.specialty,
+                        tuple(map(str, group.pool)),
+                        group.seats,
+                        group.backups_requested,
+                    )
+                )
+            except (ValueError, TypeError):
+                continue
+        recorded = [
+            engine.GroupResult(g.specialty, tuple(map(str, g.selected)), tuple(map(str, g.backups)))
+            for g in round_groups
+        ]
+        try:
+            answer = engine.verify(
+                seed,
+                round_.seed_commitment,
+                seat_groups,
+                recorded,
+                published_pool_digests={g.specialty: g.pool_digest for g in round_groups},
+            )
+        except (ValueError, TypeError):
+            answer = {
+                "match": False,
+                "seed_matches_commitment": False,
+                "results_match": False,
+                "pool_digests": {},
+                "mismatched_groups": [g.specialty for g in round_groups],
+                "pools_match": False,
+            }
+        answers.append({"number": round_.number, **answer})
+    replacements_ok, problems = _replacements_follow_the_order(session, draw, rounds, groups)
+    return {
+        "match": bool(answers) and all(a["match"] for a in answers) and replacements_ok,
+        "draw_id": draw.id,
+        "rounds": answers,
+        "replacements_match": replacements_ok,
+        "replacement_problems": problems,
+    }
+
+
+def _replacements_follow_the_order(
+    session: Session, draw: Draw, rounds: list[DrawRound], groups: dict[int, list[DrawGroup]]
+) -> tuple[bool, list[str]]:
+    """Replay the replacements: each took the first committed backup not used or skipped."""
+    by_number = {r.number: r for r in rounds}
+    first = groups.get(by_number[0].id, []) if 0 in by_number else []
+    queues = {g.specialty: [int(b) for b in g.backups] for g in first}
+    used = {int(e) for g in first for e in g.selected}
+    problems = []
+    for replacement in _replacements(session, draw.id):
+        if replacement.source == "backup":
+            specialty = _seat_specialty(session, replacement)
+            queue = [e for e in queues.get(specialty, []) if e not in used]
+            skipped = [item.get("expert_id") for item in replacement.skipped or []]
+            if skipped != queue[: len(skipped)]:
+                problems.append(f"seat {replacement.seat}: backups skipped out of order")
+            expected = queue[len(skipped)] if len(skipped) < len(queue) else None
+        else:
+            round_ = by_number.get(replacement.round_number)
+            picks = (
+                [int(e) for g in groups.get(round_.id, []) for e in g.selected] if round_ else []
+            )
+            expected = picks[0] if picks else None
+        if expected != replacement.new_expert_id:
+            problems.append(
+                f"seat {replacement.seat}: took {replacement.new_expert_id}, the committed order "
+                f"gives {expected}"
+            )
+        used.add(replacement.new_expert_id)
+    return not problems, problems
+
+
+def _seat_specialty(session: Session, replacement: DrawReplacement) -> str | None:
+    return session.scalar(
+        select(DrawSeat.specialty)
+        .where(DrawSeat.draw_id == replacement.draw_id, DrawSeat.seat == replacement.seat)
+        .limit(1)
+    )
+
+
+# --- replacements -----------------------------------------------------------------------------
+
+
+def replace_expert(
+    session: Session, draw: Draw, data: dict[str, Any], settings: DrawSettings
+) -> DrawReplacement:
+    """Replace a seated expert who declined, did not answer or declared a conflict late.
+
+    The next backup of the seat's group in the committed order takes the seat, skipping
+    (and recording why) any who can no longer sit; when none is left, a supplementary
+    draw under a new committed seed fills it from the pool as it is now.
+    """
+    now = clock.now()
+    if now >= draw.window_end:
+        raise Conflict(
+            f"The evaluation window of draw {draw.id} has ended.",
+            errors={"draw": ["closed"]},
+            rule="draws.open_for_replacement",
+        )
+    seat = session.scalar(
+        select(DrawSeat).where(
+            DrawSeat.draw_id == draw.id,
+            DrawSeat.expert_id == data["expert_id"],
+            DrawSeat.active.is_(True),
+        )
+    )
+    if seat is None:
+        raise Invalid(
+            {"expert_id": [f"expert {data['expert_id']} holds no seat in draw {draw.id}"]},
+            rule="draws.seat_held",
+        )
+    ctx = _context_of(draw, settings)
+    rounds = _rounds(session, draw.id)
+    groups = _groups_of(session, [r.id for r in rounds])
+    involved = {s.expert_id for s in _seats(session, draw.id)}
+    group0 = next(g for g in groups[rounds[0].id] if g.specialty == seat.specialty)
+    queue = [int(b) for b in group0.backups if int(b) not in involved]
+    skipped: list[dict[str, Any]] = []
+    chosen: int | None = None
+    source, round_number = "backup", 0
+    if queue:
+        rows = [
+            CandidateRow(*row)
+            for row in session.execute(
+                select(Expert.id, Expert.subject_id, Expert.status, Expert.employer_uscc).where(
+                    Expert.id.in_(queue)
+                )
+            )
+        ]
+        standing = standing_reasons(session, rows, ctx)
+        for expert_id in queue:
+            reasons = list(standing.get(expert_id, []))
+            if not reasons:
+                # Lock, re-check and book inside a savepoint: a backup found taken lets go of
+                # its lock before the next is tried, so lock waits never form a cycle.
+                attempt = session.begin_nested()
+                lock_experts(session, [expert_id])
+                reasons = booking_reasons(session, [expert_id], ctx).get(expert_id, [])
+                if reasons:
+                    attempt.rollback()
+                else:
+                    _book(session, draw, [expert_id], now)
+                    session.flush()
+                    attempt.commit()
+            if reasons:
+                skipped.append({"expert_id": expert_id, "reasons": [r.as_dict() for r in reasons]})
+                continue
+            chosen = expert_id
+            break
+    if chosen is None:
+        source = "supplementary"
+        round_number = rounds[-1].number + 1
+        round_, seed = _new_round(
+            session,
+            draw,
+            round_number,
+            f"seat {seat.seat} ({seat.specialty}): the committed backups are exhausted",
+        )
+        # Everyone already in the draw stays out: seated or not, a backup is committed to
+        # its group's order.
+        reserved_ids = involved | {
+            int(e) for r in rounds for g in groups[r.id] for e in (*g.selected, *g.backups)
+        }
+        reserved = {
+            expert_id: Reason("draws.already_in_draw", f"already part of draw {draw.id}")
+            for expert_id in reserved_ids
+        }
+        [result], _ = _run_round(
+            session, draw, round_, seed, [(seat.specialty, 1, 0)], ctx, reserved
+        )
+        chosen = int(result.selected[0])
+    seat.active = False
+    for booking in session.scalars(
+        select(ExpertBooking).where(
+            ExpertBooking.draw_id == draw.id,
+            ExpertBooking.expert_id == seat.expert_id,
+            ExpertBooking.released_at.is_(None),
+        )
+    ):
+        booking.released_at = now
+    session.add(
+        DrawSeat(
+            draw_id=draw.id,
+            seat=seat.seat,
+            specialty=seat.specialty,
+            expert_id=chosen,
+            source=source,
+            round_number=round_number,
+            active=True,
+            created_at=now,
+        )
+    )
+    replacement = DrawReplacement(
+        draw_id=draw.id,
+        seat=seat.seat,
+        old_expert_id=seat.expert_id,
+        new_expert_id=chosen,
+        reason=data["reason"],
+        note=data.get("note"),
+        source=source,
+        round_number=round_number,
+        skipped=skipped,
+        actor=session.info.get("actor", "system"),
+        at=now,
+    )
+    session.add(replacement)
+    session.flush()
+    audit.record(
+        session,
+        "draw.replace",
+        "draw",
+        draw.id,
+        after={
+            "seat": seat.seat,
+            "old": seat.expert_id,
+            "new": chosen,
+            "reason": replacement.reason,
+            "source": source,
+            "round": round_number,
+            "skipped": [item["expert_id"] for item in skipped],
+        },
+    )
+    return replacement
+
+
+def replacement_view(session: Session, replacement: DrawReplacement) -> dict[str, Any]:
+    person = _people(session, [replacement.new_expert_id]).get(replacement.new_expert_id, {})
+    return {
+        "draw_id": replacement.draw_id,
+        "seat": replacement.seat,
+        "old_expert_id": replacement.old_expert_id,
+        "new_expert": {"id": replacement.new_expert_id, **person},
+        "reason": replacement.reason,
+        "note": replacement.note,
+        "source": replacement.source,
+        "round": replacement.round_number,
+        "skipped": replacement.skipped,
+        "at": replacement.at,
+    }
+
+
+# --- feedback -------------------------------------------------------------------------------
+
+_FEEDBACK_RECORDS = {
+    # What a centre's feedback writes into the expert's credit record (评标专家考核).
+    "absent": ("minor", "did not attend the evaluation without notice (无故缺席)"),
+    "misconduct": ("general", "misconduct during evaluation (评标违规)"),
+}
+
+
+def record_feedback(session: Session, draw: Draw, data: dict[str, Any]) -> DrawFeedback:
+    """Attendance and conduct of an expert who sat; a no-show or misconduct becomes a
+    negative credit record (category 评标违规), which bars the expert from later draws
+    through the eligibility rules for its publicity period."""
+    now = clock.now()
+    if now < draw.window_start:
+        raise Conflict(
+            f"Feedback on draw {draw.id} opens when the evaluation starts "
+            f"({draw.window_start.isoformat()}).",
+            errors={"draw": ["evaluation not started"]},
+            rule="draws.feedback_after_evaluation",
+        )
+    expert_id = data["expert_id"]
+    sat = session.scalar(
+        select(DrawSeat.id).where(
+            DrawSeat.draw_id == draw.id, DrawSeat.expert_id == expert_id, DrawSeat.active.is_(True)
+        )
+    )
+    if sat is None:
+        raise Invalid(
+            {"expert_id": [f"expert {expert_id} did not sit in draw {draw.id}"]},
+            rule="draws.seat_held",
+        )
+    if session.scalar(
+        select(DrawFeedback.id).where(
+            DrawFeedback.draw_id == draw.id, DrawFeedback.expert_id == expert_id
+        )
+    ):
+        raise Conflict(
+            f"Feedback on expert {expert_id} in draw {draw.id} was already given.",
+            errors={"expert_id": ["feedback already given"]},
+            rule="draws.feedback_once",
+        )
+    record_id = None
+    key = "misconduct" if data["conduct"] == "misconduct" else data["attendance"]
+    if key in _FEEDBACK_RECORDS:
+        severity, words = _FEEDBACK_RECORDS[key]
+        expert = session.get(Expert, expert_id)
+        subject = session.get(Subject, expert.subject_id)
+        centre = session.scalar(select(Subject.name).where(Subject.uscc == draw.centre_uscc))
+        today = now.date()
+        record = credit.add_record(
+            session,
+            subject,
+            {
+                "polarity": "negative",
+                "category": "evaluation_misconduct",
+                "severity": severity,
+                "description": f"Expert {words} in draw {draw.id} for tender {draw.tender_ref}"
+                + (f": {data['note']}" if data.get("note") else ""),
+                "basis": {
+                    "authority": centre or draw.centre_uscc,
+                    "document_no": f"draw {draw.id}",
+                    "decided_on": today.isoformat(),
+                },
+                "effective_from": today.isoformat(),
+                "source": {"platform": credit.LOCAL_PLATFORM, "id": f"draw-{draw.id}-{expert_id}"},
+            },
+            today=today,
+        )
+        record_id = record.id
+    feedback = DrawFeedback(
+        draw_id=draw.id,
+        expert_id=expert_id,
+        attendance=data["attendance"],
+        conduct=data["conduct"],
+        note=data.get("note"),
+        credit_record_id=record_id,
+        actor=session.info.get("actor", "system"),
+        at=now,
+    )
+    session.add(feedback)
+    session.flush()
+    audit.record(
+        session,
+        "draw.feedback",
+        "draw",
+        draw.id,
+        after={
+            "expert": expert_id,
+            "attendance": feedback.attendance,
+            "conduct": feedback.conduct,
+            "credit_record": record_id,
+        },
+    )
+    return feedback
+
+
+def feedback_view(feedback: DrawFeedback) -> dict[str, Any]:
+    return {
+        "id": feedback.id,
+        "draw_id": feedback.draw_id,
+        "expert_id": feedback.expert_id,
+        "attendance": feedback.attendance,
+        "conduct": feedback.conduct,
+        "note": feedback.note,
+        "credit_record_id": feedback.credit_record_id,
+        "at": feedback.at,
+    }
+
+
+__all__ = [
+    "Context",
+    "DrawSettings",
+    "booking_reasons",
+    "draw_experts",
+    "draw_view",
+    "lock_experts",
+    "open_draw",
+    "own_draw",
+    "record_feedback",
+    "replace_expert",
+    "standing_reasons",
+    "verify_draw",
+]
