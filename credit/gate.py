@@ -48,6 +48,18 @@ def _engine(db: Database) -> Engine:
     return found[1]
 
 
+_held = threading.local()
+
+
+def _held_connection(engine: Engine) -> Connection:
+    """This thread's autocommit connection, kept between requests: checking one out of the
+    pool and returning it costs more than the gate's own work."""
+    connection = getattr(_held, "connection", None)
+    if connection is None or connection.closed or connection.engine is not engine:
+        connection = _held.connection = engine.connect()
+    return connection
+
+
 def read(statement: Callable[[Connection], T]) -> T:
     """Run ``statement(connection)`` for a single read, retried once on a dead connection."""
     db = database()
@@ -56,15 +68,15 @@ def read(statement: Callable[[Connection], T]) -> T:
     engine = _engine(db)
     dbapi_error = engine.dialect.loaded_dbapi.OperationalError
     for attempt in (1, 2):
-        connection = engine.connect()
+        connection = _held_connection(engine)
         try:
             return statement(connection)
         except (dbapi_error, DBAPIError) as exc:
             connection.invalidate()
+            connection.close()
+            _held.connection = None
             if attempt == 2:
                 if isinstance(exc, DBAPIError):
                     raise
                 raise OperationalError("eligibility read", None, exc) from exc
-        finally:
-            connection.close()
     raise AssertionError("unreachable")

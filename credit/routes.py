@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import date
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
 
 from credit import gate, services
@@ -50,7 +51,7 @@ from credit.schemas import (
 from credit.scope import SECTORS
 from trading.auth import access, principal
 from trading.db import get_session
-from trading.errors import ErrorSchema, Invalid, NotFound, ServiceError
+from trading.errors import ErrorSchema, Invalid, NotFound, ServiceError, documents_errors
 from trading.idempotency import HEADER, idempotent
 from trading.pagination import page_of, paginate
 
@@ -73,7 +74,7 @@ def _unmask() -> bool:
 
 
 def _not_found_doc(func):
-    return blp.alt_response(404, schema=ErrorSchema, description="Unknown subject or id")(func)
+    return documents_errors(blp, {404: "Unknown subject or id"})(func)
 
 
 # --- subjects ------------------------------------------------------------------------
@@ -303,8 +304,7 @@ _ELIGIBILITY_PARAMETERS = [
 @access(blp, *READERS)
 @blp.doc(parameters=_ELIGIBILITY_PARAMETERS)
 @blp.response(200, EligibilitySchema)
-@blp.alt_response(422, schema=ErrorSchema, description="The question does not validate")
-@_not_found_doc
+@documents_errors(blp, {422: "The question does not validate", 404: "Unknown subject or id"})
 def subject_eligibility(ref: str):
     """May the subject bid / act as agency / sit as expert, in this sector and region, on
     this date? Yes or no, with every reason."""
@@ -330,7 +330,8 @@ def subject_eligibility(ref: str):
     body.update(
         subject=subject_id, purpose=purpose, sector=sector, region=region, on=on.isoformat()
     )
-    return jsonify(body)
+    # Serialised directly: the answer is plain JSON types and this is the hottest path.
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
 
 
 # --- blacklist -----------------------------------------------------------------------

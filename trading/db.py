@@ -130,7 +130,8 @@ def get_session() -> Session:
     """The session of the current request, opened on first use."""
     if "db_session" not in g:
         g.db_session = database().session()
-        g.db_session.info.setdefault("actor", "anonymous")
+        who = g.get("principal")
+        g.db_session.info["actor"] = who.actor if who is not None else "anonymous"
     return g.db_session
 
 
