@@ -34,13 +34,22 @@ def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
 def test_make_run_serves_demo_data_with_a_token_per_role(tmp_path):
     port = free_port()
     venv = Path(sys.executable).parent.parent
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-           "PORT": str(port), "VENV": str(venv)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
+        "PORT": str(port),
+        "VENV": str(venv),
+    }
     log = tmp_path / "run.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen(["make", "--no-print-directory", "run", f"VENV={venv}"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            ["make", "--no-print-directory", "run", f"VENV={venv}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 240
@@ -66,6 +75,11 @@ def test_make_run_serves_demo_data_with_a_token_per_role(tmp_path):
         proc.wait(timeout=30)
     # a second start loads the demo data only once
     again = subprocess.run(
-        [str(venv / "bin" / "flask"), "--app", "wsgi", "demo", "load"], cwd=ROOT, env=env,
-        capture_output=True, text=True, check=True)
+        [str(venv / "bin" / "flask"), "--app", "wsgi", "demo", "load"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "already loaded" in again.stdout
