@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from flask import Response, request
+from flask import Response, after_this_request, request
 from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,6 +43,26 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+def _request_digest() -> str:
+    """SHA-256 of method, path and body, without holding the body in memory: it is copied
+    to a spooled file while hashed (memory up to 8 MiB, disk beyond), and the view then
+    reads that copy. Exchange files of a million rows arrive this way."""
+    digest = hashlib.sha256(request.method.encode() + request.full_path.encode())
+    # Not a context manager: it becomes the request's input; closed after the response.
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+    after_this_request(lambda response: (spool.close(), response)[1])
+    size = 0
+    while chunk := request.stream.read(1 << 16):
+        digest.update(chunk)
+        spool.write(chunk)
+        size += len(chunk)
+    spool.seek(0)
+    request.environ["wsgi.input"] = spool
+    request.environ["CONTENT_LENGTH"] = str(size)
+    request.__dict__.pop("stream", None)  # werkzeug caches the stream it wrapped
+    return digest.hexdigest()
+
+
 def _replay(row: IdempotencyKey) -> Response:
     response = Response(
         json.dumps(row.body, ensure_ascii=False), status=row.status, mimetype="application/json"
@@ -64,9 +85,7 @@ def idempotent(blp: Any) -> Callable:
             session = get_session()
             who = current_principal(required=False)
             actor = who.actor if who else "anonymous"
-            digest = hashlib.sha256(
-                request.method.encode() + request.full_path.encode() + request.get_data()
-            ).hexdigest()
+            digest = _request_digest()
             existing = session.scalar(
                 select(IdempotencyKey).where(
                     IdempotencyKey.actor == actor, IdempotencyKey.key == key
