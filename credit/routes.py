@@ -53,6 +53,7 @@ from trading.auth import access, principal
 from trading.db import get_session
 from trading.errors import ErrorSchema, Invalid, NotFound, ServiceError, documents_errors
 from trading.idempotency import HEADER, idempotent
+from trading.openapi import annotate
 from trading.pagination import page_of, paginate
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Subjects and credit")
@@ -302,7 +303,7 @@ _ELIGIBILITY_PARAMETERS = [
 
 @blp.route("/subjects/<string:ref>/eligibility", methods=["GET"])
 @access(blp, *READERS)
-@blp.doc(parameters=_ELIGIBILITY_PARAMETERS)
+@annotate(parameters=_ELIGIBILITY_PARAMETERS)
 @blp.response(200, EligibilitySchema)
 @documents_errors(blp, {422: "The question does not validate", 404: "Unknown subject or id"})
 def subject_eligibility(ref: str):

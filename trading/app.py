@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from types import FunctionType
 from typing import Any
 
 from flask import Flask, Request
@@ -14,8 +15,28 @@ from trading import audit, db, errors
 from trading.config import load_config
 
 
+class _App(Flask):
+    """Flask, remembering which views are synchronous: each request passes through a dozen
+    decorator layers that ask, and the answer never changes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Any, Any] = {}
+
+    def ensure_sync(self, func: Any) -> Any:
+        # Only plain functions: bound methods (class-based views) are new on every request.
+        if type(func) is not FunctionType:
+            return super().ensure_sync(func)
+        sync = self._sync.get(func)
+        if sync is None:
+            if len(self._sync) > 4096:  # closures made per request must not pile up
+                self._sync.clear()
+            sync = self._sync[func] = super().ensure_sync(func)
+        return sync
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = Flask("gongxin", instance_relative_config=True)
+    app = _App("gongxin", instance_relative_config=True)
     app.config.update(load_config(config))
     if not app.config.get("DATABASE_URL"):
         os.makedirs(app.instance_path, exist_ok=True)
@@ -78,7 +99,6 @@ def _register_api(app: Flask) -> None:
     )
     # Every token-guarded operation refers to these two (see trading.auth.access).
     api.spec.components.get_ref("response", "UNAUTHORIZED")
-    api.spec.components.get_ref("response", "FORBIDDEN")
     for blueprint in (
         health_blp,
         ops_blp,

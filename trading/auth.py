@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from trading import audit
 from trading.db import Base, get_session
 from trading.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from trading.openapi import annotate, error_responses
 
 ROLES = ("admin", "centre", "regulator", "auditor")
 TOKEN_PREFIX = "gx_"
@@ -205,18 +206,16 @@ def access(blp: Any, *roles: str, public: bool = False) -> Callable:
             return func(*args, **kwargs)
 
         if public:
-            wrapper = blp.doc(security=[])(wrapper)
-        else:
-            wrapper = blp.doc(security=[{"bearerAuth": []}])(wrapper)
-            # Documented without extra wrapper layers: this decorator sits on every call.
-            wrapper = blp.doc(
-                responses={
-                    "401": {"$ref": "#/components/responses/UNAUTHORIZED"},
-                    "403": {"$ref": "#/components/responses/FORBIDDEN"},
-                }
-            )(wrapper)
-            wrapper = blp.doc(description=f"Roles allowed: {', '.join(sorted(allowed))}.")(wrapper)
-        return wrapper
+            return annotate(security=[])(wrapper)
+        return annotate(
+            security=[{"bearerAuth": []}],
+            responses={
+                "401": {"$ref": "#/components/responses/UNAUTHORIZED"},
+                **error_responses(
+                    {403: f"A rule refused; roles allowed: {', '.join(sorted(allowed))}"}
+                ),
+            },
+        )(wrapper)
 
     return decorator
 

@@ -166,16 +166,8 @@ def init_app(app: Flask) -> None:
 
 
 def documents_errors(blp: Any, responses: dict[int, str]) -> Any:
-    """Document error answers (status → description) in the error shape.
+    """Document error answers (status → description) in the error shape, without adding a
+    wrapper around the view (for the hot paths). ``blp`` is kept for symmetry."""
+    from trading.openapi import annotate, error_responses
 
-    Unlike ``blp.alt_response`` this adds no wrapper around the view: for the hot paths.
-    """
-    return blp.doc(
-        responses={
-            str(code): {
-                "description": text,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-            }
-            for code, text in responses.items()
-        }
-    )
+    return annotate(responses=error_responses(responses))

@@ -357,7 +357,8 @@ def test_feedback_writes_the_credit_record_that_bars_the_next_draw(
     assert early.status_code == 409
     assert early.get_json()["rule"] == "draws.feedback_after_evaluation"
 
-    at(when(drawn, "start") + timedelta(hours=2))
+    feedback_at = when(drawn, "start") + timedelta(hours=2)
+    at(feedback_at)
     response = client.post(
         url,
         json={"expert_id": absent, "attendance": "absent", "note": "未到场"},
@@ -369,7 +370,8 @@ def test_feedback_writes_the_credit_record_that_bars_the_next_draw(
     assert record.polarity == "negative" and record.category == "evaluation_misconduct"
     assert record.basis_document_no == f"draw {drawn['id']}"
     expert = services.get_expert(session, absent)
-    today = when(drawn, "start").date()
+    # the record runs from the day the feedback was given (which may be the day after start)
+    today = feedback_at.date()
     assert eligibility(session, expert.subject_id, "expert", on=today).eligible is False
 
     fine = client.post(
