@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+# Threads per worker (gthread) when above 1; both sides of a ratio are served alike.
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 
 
 def free_port() -> int:
@@ -44,6 +46,8 @@ def serve(
             str(BIN / "gunicorn"),
             "--workers",
             str(workers),
+            "--threads",
+            str(THREADS),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
