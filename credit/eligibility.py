@@ -63,6 +63,7 @@ from sqlalchemy.orm import Session, aliased
 from credit.categories import CATEGORIES
 from credit.models import CreditRecord, Listing, ListingLift, Subject
 from credit.scope import SECTORS, in_scope
+from trading.db import storable_id
 from trading.errors import Invalid, NotFound
 
 PURPOSES = ("bid", "agency", "expert")
@@ -379,7 +380,7 @@ def eligibility_of(
         key = "id" if value.isdigit() and len(value) < 18 else "code"
         if key == "id":
             value = int(value)
-    if key == "id" and not 0 < value <= 2**31 - 1:  # ids are 32-bit: no such subject
+    if key == "id" and not storable_id(value):
         return None, None
     subject, listings, records = _facts(connection, key, value, on)
     if subject is None:

@@ -28,20 +28,13 @@ from credit.validate import (
     subject_fields,
 )
 from trading import audit
+from trading.db import storable_id
 from trading.errors import Conflict, Invalid, NotFound
 
 #: The name this service gives itself as the source platform of what is entered here.
 LOCAL_PLATFORM = "gongxin"
 
 PERSON_KINDS = ("practitioner",)
-
-
-#: Ids are 32-bit integers in the database; a larger number names nothing.
-MAX_ID = 2**31 - 1
-
-
-def storable_id(value: int) -> bool:
-    return 0 < value <= MAX_ID
 
 
 def utcnow() -> datetime:

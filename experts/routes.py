@@ -8,7 +8,6 @@ from flask_smorest import Blueprint
 
 from experts import draws, inspections, services, specialties
 from experts.schemas import (
-    MAX_ID,
     DrawInSchema,
     DrawListItemSchema,
     DrawQuerySchema,
@@ -37,8 +36,8 @@ from experts.schemas import (
     VerificationSchema,
 )
 from trading.auth import access, principal
-from trading.db import get_session
-from trading.errors import ErrorSchema, NotFound
+from trading.db import get_session, storable_id
+from trading.errors import NotFound, documents_errors
 from trading.idempotency import idempotent
 from trading.pagination import page_of, paginate
 
@@ -56,7 +55,7 @@ def _settings() -> draws.DrawSettings:
 
 def _in_range(identifier: int, what: str, rule: str) -> int:
     # Ids beyond the column's range cannot exist; asking the database would be an error.
-    if not 0 < identifier <= MAX_ID:
+    if not storable_id(identifier):
         raise NotFound(f"No {what} {identifier}.", rule=rule)
     return identifier
 
@@ -66,19 +65,19 @@ def _expert(expert_id: int):
 
 
 def _not_found(description: str):
-    return blp.alt_response(404, schema=ErrorSchema, description=description)
+    return documents_errors(blp, {404: description})
 
 
 def _conflict(description: str):
-    return blp.alt_response(409, schema=ErrorSchema, description=description)
+    return documents_errors(blp, {409: description})
 
 
 def _invalid(description: str = "A rule refused the input (field by field)"):
-    return blp.alt_response(422, schema=ErrorSchema, description=description)
+    return documents_errors(blp, {422: description})
 
 
 def _bad_request(func):
-    return blp.alt_response(400, schema=ErrorSchema, description="Malformed body")(func)
+    return documents_errors(blp, {400: "Malformed body"})(func)
 
 
 # --- specialties ------------------------------------------------------------------------------

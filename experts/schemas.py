@@ -8,10 +8,10 @@ from marshmallow import fields, validate
 from credit.scope import SECTORS
 from experts.models import ATTENDANCE, CONDUCT, EXPERT_STATUSES, REPLACEMENT_REASONS
 from experts.services import EXPERT_RELATION_KINDS
+from trading.db import MAX_ID
 from trading.fields import UtcDateTime
 from trading.pagination import PageArgs
 
-MAX_ID = 2**31 - 1
 _ID = validate.Range(min=1, max=MAX_ID)
 _USCC = validate.Length(min=1, max=40)
 _REGION = validate.Length(min=1, max=12)

@@ -25,6 +25,15 @@ NAMING_CONVENTION = {
 }
 
 
+#: Ids are 32-bit integer columns; a larger number names nothing (and PostgreSQL would
+#: refuse to compare it), so callers answer "not found" without asking.
+MAX_ID = 2**31 - 1
+
+
+def storable_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -37,6 +37,7 @@ from trading.collusion.models import Alert, AlertEvidence, AlertReview
 from trading.collusion.network import clusters, co_bidding_graph, tender_clusters
 from trading.collusion.red_flags import busy_project_managers
 from trading.collusion.scan import ALERT_THRESHOLD, TenderFinding, merge_clusters
+from trading.db import storable_id
 from trading.errors import Conflict, Invalid, NotFound
 from trading.pagination import paginate
 
@@ -221,8 +222,7 @@ def scan_tender(
 
 
 def get_alert(session: Session, alert_id: int, *, lock: bool = False) -> Alert:
-    # Ids beyond a 32-bit integer name nothing (and PostgreSQL would refuse the comparison).
-    valid = 0 < alert_id < 2**31
+    valid = storable_id(alert_id)
     alert = session.get(Alert, alert_id, with_for_update=lock or None) if valid else None
     if alert is None:
         raise NotFound(f"No collusion alert #{alert_id}.", rule="collusion.alert_exists")

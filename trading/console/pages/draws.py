@@ -19,7 +19,7 @@ from credit.scope import SECTORS
 from experts import clock
 from experts import draws as draw_service
 from experts.models import ATTENDANCE, CONDUCT, REPLACEMENT_REASONS, Draw
-from experts.schemas import MAX_ID, DrawInSchema, FeedbackInSchema, ReplacementInSchema
+from experts.schemas import DrawInSchema, FeedbackInSchema, ReplacementInSchema
 from trading import services as tenders_service
 from trading.console.blueprint import console, translate
 from trading.console.forms import (
@@ -31,7 +31,7 @@ from trading.console.forms import (
     with_offset,
 )
 from trading.console.signin import page, user
-from trading.db import get_session
+from trading.db import get_session, storable_id
 from trading.errors import NotFound, ServiceError
 from trading.pagination import paginate
 
@@ -51,7 +51,7 @@ def settings() -> draw_service.DrawSettings:
 
 def _opened(draw_id: int) -> tuple[Draw, str]:
     """The draw as this user may see it, by the service's own sealing rule."""
-    if not 0 < draw_id <= MAX_ID:
+    if not storable_id(draw_id):
         raise NotFound(f"No draw {draw_id}.", rule="draws.exists")
     me = user()
     return draw_service.open_draw(get_session(), draw_id, me.role, me.org)
@@ -186,7 +186,7 @@ def draw(draw_id: int) -> Any:
 
 
 def _owned(draw_id: int) -> Draw:
-    if not 0 < draw_id <= MAX_ID:
+    if not storable_id(draw_id):
         raise NotFound(f"No draw {draw_id}.", rule="draws.exists")
     me = user()
     return draw_service.own_draw(get_session(), draw_id, me.role, me.org)
