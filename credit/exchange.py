@@ -715,21 +715,18 @@ class _Batch:
     def _apply_revocation(self, rows: list[_Pending]) -> None:
         self._apply_referring(rows, "record")
 
+    def _referred(self, column: Any, targets: dict) -> set[int]:
+        """Ids among ``targets`` that rows of ``column`` already refer to (superseded or
+        lifted), in one query."""
+        if not targets:
+            return set()
+        ids = [t.id for t in targets.values()]
+        return set(self.session.scalars(select(column).where(column.in_(ids))))
+
     def _apply_referring(self, rows: list[_Pending], field_name: str) -> None:
         """Corrections and revocations: each refers to a record not yet superseded."""
         targets = self.resolve_targets(CreditRecord, [p.target_ref for p in rows])
-        superseded = (
-            {
-                rid
-                for (rid,) in self.session.execute(
-                    select(CreditRecord.refers_to_id).where(
-                        CreditRecord.refers_to_id.in_([t.id for t in targets.values()])
-                    )
-                )
-            }
-            if targets
-            else set()
-        )
+        superseded = self._referred(CreditRecord.refers_to_id, targets)
         out, subject_ids = [], []
         for p in rows:
             target = targets.get(p.target_ref)
@@ -778,18 +775,7 @@ class _Batch:
 
     def _apply_lift(self, rows: list[_Pending]) -> None:
         targets = self.resolve_targets(Listing, [p.target_ref for p in rows])
-        lifted = (
-            {
-                lid
-                for (lid,) in self.session.execute(
-                    select(ListingLift.listing_id).where(
-                        ListingLift.listing_id.in_([t.id for t in targets.values()])
-                    )
-                )
-            }
-            if targets
-            else set()
-        )
+        lifted = self._referred(ListingLift.listing_id, targets)
         out, subject_ids = [], []
         for p in rows:
             listing = targets.get(p.target_ref)
