@@ -2,8 +2,8 @@
 
 Every bid, agency and expert check asks one question, answered by one read statement. The
 request session would wrap it in BEGIN and COMMIT and ping the pooled connection before
-each use; here the statement runs on a connection of a per-process engine in autocommit
-mode without the ping. A connection found dead (the database restarted) is dropped and the
+each use; here the statement runs on a connection each thread holds from the app's own pool,
+in autocommit mode, without checking it out again. A connection found dead (the database restarted) is dropped and the
 statement retried once on a fresh one; a second failure is the usual 503.
 
 Tests bind everything to one connection inside an outer transaction: there the request
@@ -12,40 +12,16 @@ session's connection is used, so the gate sees what the test wrote.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from trading.db import Database, database, get_session
+from trading.db import database, get_session
 
 T = TypeVar("T")
-_lock = threading.Lock()
-_engines: dict[int, tuple[int, Engine]] = {}
-
-
-def _engine(db: Database) -> Engine:
-    key = id(db)
-    found = _engines.get(key)
-    if found is None or found[0] != os.getpid():
-        with _lock:
-            found = _engines.get(key)
-            if found is None or found[0] != os.getpid():
-                url = db.url
-                if url.startswith(("postgresql://", "postgres://")):
-                    url = "postgresql+psycopg://" + url.split("://", 1)[1]
-                options = db._options  # the pool size the app was configured with
-                engine = create_engine(
-                    url,
-                    isolation_level="AUTOCOMMIT",
-                    pool_size=options["pool_size"],
-                    max_overflow=options["max_overflow"],
-                )
-                found = _engines[key] = (os.getpid(), engine)
-    return found[1]
 
 
 _held = threading.local()
@@ -55,8 +31,10 @@ def _held_connection(engine: Engine) -> Connection:
     """This thread's autocommit connection, kept between requests: checking one out of the
     pool and returning it costs more than the gate's own work."""
     connection = getattr(_held, "connection", None)
-    if connection is None or connection.closed or connection.engine is not engine:
-        connection = _held.connection = engine.connect()
+    if connection is None or connection.closed or connection.engine.pool is not engine.pool:
+        connection = _held.connection = engine.connect().execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
     return connection
 
 
@@ -65,7 +43,7 @@ def read(statement: Callable[[Connection], T]) -> T:
     db = database()
     if db.bind_override is not None or db.dialect != "postgresql":
         return statement(get_session().connection())
-    engine = _engine(db)
+    engine = db.engine  # the app's own pool; the held connection runs in autocommit
     dbapi_error = engine.dialect.loaded_dbapi.OperationalError
     for attempt in (1, 2):
         connection = _held_connection(engine)
