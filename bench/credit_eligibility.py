@@ -9,28 +9,32 @@ app with gunicorn exactly as the bare endpoint is served (``bench/harness.py``) 
 ``GET /api/v1/subjects/{id}/eligibility?purpose=bid&sector=…&region=…&on=…`` with wrk,
 a random subject per request (a Lua script), so the database is really asked.
 
-:func:`measure` is the client-independent part: given a base URL and a token it measures
-throughput with a plain multi-threaded Python client (for a server set up elsewhere).
+The two servers run side by side and are driven in turn, ``--rounds`` pairs of runs; the
+goal is read off the median of the ratios of each pair, so that a slow spell of a shared
+machine weighs on both sides of a ratio rather than on one. Then the CPU time per request
+of the app and of PostgreSQL is read from ``/proc`` (one worker, one connection), a figure
+that other load hardly moves.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
-import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import credit_data  # noqa: E402
-from bench.harness import LoadResult, _ms, bare_reference, serve  # noqa: E402
+from bench.harness import alternate, serve  # noqa: E402
 
 DATABASE = "gx_bench_credit_elig"
 QUERY = "purpose=bid&sector=construction&region=320102&on=2025-06-01"
@@ -45,84 +49,16 @@ end
 """
 
 
-def wrk_random(
-    label: str,
-    base: str,
-    token: str,
-    ids: list[int],
-    seconds: int,
-    connections: int = 16,
-    threads: int = 2,
-) -> LoadResult:
-    """wrk with a Lua script that asks about a random subject each time."""
-    import re
-
-    if shutil.which("wrk") is None:
-        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+@contextlib.contextmanager
+def lua_script(ids: list[int]) -> Iterator[str]:
+    """A wrk script asking about a random subject (of 20,000 drawn from ``ids``) each time."""
     sample = random.Random(7).sample(ids, min(len(ids), 20_000))
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA % {"seed": 7, "ids": ",".join(map(str, sample)), "query": QUERY})
     try:
-        out = subprocess.run(
-            [
-                "wrk",
-                f"-t{threads}",
-                f"-c{connections}",
-                f"-d{seconds}s",
-                "--latency",
-                "-s",
-                script.name,
-                "-H",
-                f"Authorization: Bearer {token}",
-                base,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        yield script.name
     finally:
         os.unlink(script.name)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    pct = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", out, re.M))
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return LoadResult(
-        label,
-        rps,
-        _ms(pct["50"]),
-        _ms(pct["90"]),
-        _ms(pct["99"]),
-        int(non2xx.group(1)) if non2xx else 0,
-    )
-
-
-def measure(
-    base: str, token: str, ids: list[int], seconds: float = 10.0, threads: int = 16
-) -> float:
-    """Requests per second of a simple multi-threaded client (keep-alive off)."""
-    stop = time.monotonic() + seconds
-    counts = [0] * threads
-    errors = [0] * threads
-
-    def worker(n: int) -> None:
-        rng = random.Random(n)
-        while time.monotonic() < stop:
-            url = f"{base}/api/v1/subjects/{rng.choice(ids)}/eligibility?{QUERY}"
-            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    response.read()
-                counts[n] += 1
-            except OSError:
-                errors[n] += 1
-
-    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    if sum(errors):
-        print(f"  ({sum(errors)} errors)")
-    return sum(counts) / seconds
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -190,61 +126,86 @@ def build(subject_count: int, record_count: int, listing_count: int) -> tuple[st
     return url, ids
 
 
+def existing(subject_count: int) -> tuple[str, list[int]] | None:
+    """The database a ``--keep`` run left, when it holds the same number of subjects."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(credit_data.ADMIN_URL).set(database=DATABASE)
+    try:
+        with psycopg.connect(credit_data._conninfo(url.render_as_string(False))) as conn:
+            ids = [row[0] for row in conn.execute("SELECT id FROM subjects ORDER BY id")]
+    except psycopg.Error:
+        return None
+    if len(ids) != subject_count:
+        return None
+    print(f"data: reusing {DATABASE} ({len(ids):,} subjects)")
+    return url.render_as_string(hide_password=False), ids
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="10,000 subjects, 100,000 records")
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)))
+    parser.add_argument("--rounds", type=int, default=3, help="bare/eligibility pairs of runs")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the database a --keep run left, if any"
+    )
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU-per-request figures")
     args = parser.parse_args()
     subjects, records = (10_000, 100_000) if args.small else (100_000, 1_000_000)
-    url, ids = build(subjects, records, subjects // 10)
+    found = existing(subjects) if args.reuse else None
+    url, ids = found or build(subjects, records, subjects // 10)
     token = credit_data.create_token(url)
-    reference = bare_reference(args.seconds)
-    print(reference.line())
+    env = {"DATABASE_URL": url}
+    auth = {"Authorization": f"Bearer {token}"}
     try:
-        with serve("wsgi:app", env={"DATABASE_URL": url}) as base:
+        with (
+            serve("bench.bare_app:app", probe="/bare") as bare_base,
+            serve("wsgi:app", env=env) as base,
+            lua_script(ids) as script,
+        ):
             probe = urllib.request.Request(
-                f"{base}/api/v1/subjects/{ids[0]}/eligibility?{QUERY}",
-                headers={"Authorization": f"Bearer {token}"},
+                f"{base}/api/v1/subjects/{ids[0]}/eligibility?{QUERY}", headers=auth
             )
             with urllib.request.urlopen(probe) as response:
                 print(f"sample answer: {response.read().decode()[:200]}")
-            wrk_random("warm-up", base, token, ids, 2)
-            result = wrk_random(
-                f"GET eligibility ({subjects // 1000}k subjects)",
-                base,
-                token,
-                ids,
+            label = f"GET eligibility ({subjects // 1000}k subjects)"
+            pairs = alternate(
+                ("bare Flask JSON endpoint", bare_base + "/bare"),
+                (label, base),
                 args.seconds,
+                args.rounds,
+                headers=auth,
+                script=script,
             )
-            print(result.line(reference))
-            ratio = result.rps / reference.rps
-            print(
-                f"goal >= 0.50 of the bare endpoint: {'met' if ratio >= 0.5 else 'NOT met'} "
-                f"({ratio:.2f})"
-            )
+        ratios = []
+        for n, (bare, result) in enumerate(pairs, 1):
+            print(f"round {n}")
+            print("  " + bare.line())
+            print("  " + result.line(bare))
+            ratios.append(result.rps / bare.rps)
+        ratio = statistics.median(ratios)
+        print(
+            f"ratios {', '.join(f'{r:.2f}' for r in ratios)}; median {ratio:.2f}; "
+            f"goal >= 0.50 of the bare endpoint: {'met' if ratio >= 0.5 else 'NOT met'}"
+        )
         if not args.no_cpu:
             print("CPU per request (1 worker, 1 connection):")
-            env = {"DATABASE_URL": url}
             print(cpu_per_request("  bare Flask JSON endpoint", "bench.bare_app:app", "/bare"))
             print(cpu_per_request("  GET /healthz (Gongxin app)", "wsgi:app", "/healthz", env))
-            sample = random.Random(7).sample(ids, min(len(ids), 20_000))
-            with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-                script.write(LUA % {"seed": 7, "ids": ",".join(map(str, sample)), "query": QUERY})
-            try:
+            with lua_script(ids) as script:
                 print(
                     cpu_per_request(
                         "  GET eligibility",
                         "wsgi:app",
                         "/",
                         env,
-                        ("-s", script.name, "-H", f"Authorization: Bearer {token}"),
+                        ("-s", script, "-H", f"Authorization: Bearer {token}"),
                         "/healthz",
                     )
                 )
-            finally:
-                os.unlink(script.name)
     finally:
         if not args.keep:
             credit_data.drop_database(DATABASE)

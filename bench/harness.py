@@ -104,11 +104,15 @@ def wrk(
     seconds: int = 10,
     connections: int = 16,
     threads: int = 2,
+    script: str | None = None,
 ) -> LoadResult:
-    """Drive ``url`` with wrk from a second process; parse throughput and percentiles."""
+    """Drive ``url`` with wrk from a second process; parse throughput and percentiles.
+    ``script`` is a Lua file that writes each request (see wrk's ``-s``)."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
@@ -120,6 +124,25 @@ def wrk(
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(0)))
     return LoadResult(label, rps, _ms(pct["50"]), _ms(pct["90"]), _ms(pct["99"]), errors)
+
+
+def alternate(
+    reference: tuple[str, str],
+    measured: tuple[str, str],
+    seconds: int,
+    rounds: int,
+    **wrk_options,
+) -> list[tuple[LoadResult, LoadResult]]:
+    """Drive two served URLs in turn, ``rounds`` times: (label, url) of the reference, then
+    of the measured side, ``wrk_options`` for the measured side only. Each pair of runs is
+    seconds apart, so a slow spell of the machine weighs on both sides of one ratio."""
+    wrk(reference[0], reference[1], seconds=2)
+    wrk(measured[0], measured[1], seconds=2, **wrk_options)
+    pairs = []
+    for _ in range(rounds):
+        bare = wrk(reference[0], reference[1], seconds=seconds)
+        pairs.append((bare, wrk(measured[0], measured[1], seconds=seconds, **wrk_options)))
+    return pairs
 
 
 def bare_reference(seconds: int = 10) -> LoadResult:

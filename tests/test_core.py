@@ -276,6 +276,24 @@ def test_no_engine_is_created_before_first_use(migrated):
     db.dispose()
 
 
+def test_a_forked_process_builds_its_own_engine(migrated):
+    import os
+
+    app = make_app(migrated.url)
+    db = database(app)
+    parent = db.engine
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child, as a gunicorn worker forked after the app was loaded
+        fresh = db.engine
+        os.write(write_end, b"1" if fresh is not parent and db.engine is fresh else b"0")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read_end, 1) == b"1"
+    assert db.engine is parent
+    db.dispose()
+
+
 def test_under_ci_an_unreachable_postgresql_fails_instead_of_skipping(tmp_path):
     import os
     import subprocess

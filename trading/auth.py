@@ -162,7 +162,7 @@ def _resolve(secret: str) -> Principal | None:
 def current_principal(required: bool = True) -> Principal | None:
     if "principal" in g:
         return g.principal
-    header = request.headers.get("Authorization", "")
+    header = request.environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, secret = header.partition(" ")
     principal = None
     if scheme.lower() == "bearer" and secret.strip():

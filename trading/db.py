@@ -71,6 +71,18 @@ def make_engine(
     )
 
 
+# How many forks this process descends from: an engine (its pool, its sockets) belongs to
+# the process that built it, and gunicorn forks its workers from a parent that may have one.
+_forks = [0]
+
+
+def _count_fork() -> None:
+    _forks[0] += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
+
+
 class Database:
     """Per-app holder of the engine and session factory, created lazily per process."""
 
@@ -79,21 +91,23 @@ class Database:
         self._options = {"pool_size": pool_size, "max_overflow": max_overflow, "echo": echo}
         self._engine: Engine | None = None
         self._sessions: sessionmaker | None = None
-        self._pid: int | None = None
+        self._process: int | None = None
         self._lock = threading.Lock()
         # Tests bind sessions to one connection inside an outer transaction.
         self.bind_override: Connection | None = None
 
     @property
     def engine(self) -> Engine:
-        if self._engine is None or self._pid != os.getpid():
+        # Compared with a counter bumped after each fork rather than os.getpid(), which is a
+        # system call on every request.
+        if self._engine is None or self._process != _forks[0]:
             with self._lock:
-                if self._engine is None or self._pid != os.getpid():
+                if self._engine is None or self._process != _forks[0]:
                     if self._engine is not None:
                         self._engine.dispose(close=False)
                     self._engine = make_engine(self.url, **self._options)
                     self._sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
-                    self._pid = os.getpid()
+                    self._process = _forks[0]
         return self._engine
 
     @property

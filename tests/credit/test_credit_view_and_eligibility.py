@@ -137,6 +137,15 @@ def test_the_eligibility_question_is_validated(reg, client, tokens):
     ]:
         response = client.get(url, query_string=query, headers=tokens["centre"])
         assert response.status_code == 422 and field in response.get_json()["errors"]
+    # Read as request.args would: escapes decoded, "+" a space, the first of a repeated name.
+    plain = client.get(f"{url}?purpose=bid&region=320102", headers=tokens["centre"])
+    escaped = client.get(
+        f"{url}?%70urpose=bid&purpose=expert&region=%33%32%30102", headers=tokens["centre"]
+    )
+    assert plain.status_code == escaped.status_code == 200
+    assert escaped.get_json() == plain.get_json()
+    spaced = client.get(f"{url}?purpose=bid&on=2025-06-01+", headers=tokens["centre"])
+    assert spaced.status_code == 422 and "on" in spaced.get_json()["errors"]
     missing = client.get(
         "/api/v1/subjects/91110000MA00000000/eligibility",
         query_string={"purpose": "bid"},
