@@ -44,21 +44,33 @@ math.randomseed(%(seed)d)
 local ids = {%(ids)s}
 request = function()
   local id = ids[math.random(1, #ids)]
-  return wrk.format("GET", "/api/v1/subjects/" .. id .. "/eligibility?%(query)s")
+  return wrk.format("GET", "%(before)s" .. id .. "%(after)s")
 end
 """
 
 
 @contextlib.contextmanager
-def lua_script(ids: list[int]) -> Iterator[str]:
-    """A wrk script asking about a random subject (of 20,000 drawn from ``ids``) each time."""
+def lua_script(ids: list[int], before: str, after: str) -> Iterator[str]:
+    """A wrk script asking for ``before + id + after``, a random subject (of 20,000 drawn
+    from ``ids``) each time. The bare endpoint is driven by the same kind of script (it
+    ignores the query string), so that wrk does the same work for both sides."""
     sample = random.Random(7).sample(ids, min(len(ids), 20_000))
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA % {"seed": 7, "ids": ",".join(map(str, sample)), "query": QUERY})
+        script.write(
+            LUA % {"seed": 7, "ids": ",".join(map(str, sample)), "before": before, "after": after}
+        )
     try:
         yield script.name
     finally:
         os.unlink(script.name)
+
+
+def gate_script(ids: list[int]):
+    return lua_script(ids, "/api/v1/subjects/", f"/eligibility?{QUERY}")
+
+
+def bare_script(ids: list[int]):
+    return lua_script(ids, "/bare?subject=", f"&{QUERY}")
 
 
 def _cpu_seconds(pids: list[int]) -> float:
@@ -164,7 +176,8 @@ def main() -> None:
         with (
             serve("bench.bare_app:app", probe="/bare") as bare_base,
             serve("wsgi:app", env=env) as base,
-            lua_script(ids) as script,
+            gate_script(ids) as script,
+            bare_script(ids) as bare_lua,
         ):
             probe = urllib.request.Request(
                 f"{base}/api/v1/subjects/{ids[0]}/eligibility?{QUERY}", headers=auth
@@ -173,12 +186,11 @@ def main() -> None:
                 print(f"sample answer: {response.read().decode()[:200]}")
             label = f"GET eligibility ({subjects // 1000}k subjects)"
             pairs = alternate(
-                ("bare Flask JSON endpoint", bare_base + "/bare"),
-                (label, base),
+                ("bare Flask JSON endpoint", bare_base, bare_lua),
+                (label, base, script),
                 args.seconds,
                 args.rounds,
                 headers=auth,
-                script=script,
             )
         ratios = []
         for n, (bare, result) in enumerate(pairs, 1):
@@ -195,7 +207,7 @@ def main() -> None:
             print("CPU per request (1 worker, 1 connection):")
             print(cpu_per_request("  bare Flask JSON endpoint", "bench.bare_app:app", "/bare"))
             print(cpu_per_request("  GET /healthz (Gongxin app)", "wsgi:app", "/healthz", env))
-            with lua_script(ids) as script:
+            with gate_script(ids) as script:
                 print(
                     cpu_per_request(
                         "  GET eligibility",

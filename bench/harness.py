@@ -127,22 +127,23 @@ def wrk(
 
 
 def alternate(
-    reference: tuple[str, str],
-    measured: tuple[str, str],
+    reference: tuple[str, str, str | None],
+    measured: tuple[str, str, str | None],
     seconds: int,
     rounds: int,
-    **wrk_options,
+    headers: dict[str, str] | None = None,
 ) -> list[tuple[LoadResult, LoadResult]]:
-    """Drive two served URLs in turn, ``rounds`` times: (label, url) of the reference, then
-    of the measured side, ``wrk_options`` for the measured side only. Each pair of runs is
+    """Drive two served URLs in turn, ``rounds`` times: (label, url, wrk script or None) of
+    the reference, then of the measured side, both with ``headers``. Each pair of runs is
     seconds apart, so a slow spell of the machine weighs on both sides of one ratio."""
-    wrk(reference[0], reference[1], seconds=2)
-    wrk(measured[0], measured[1], seconds=2, **wrk_options)
-    pairs = []
-    for _ in range(rounds):
-        bare = wrk(reference[0], reference[1], seconds=seconds)
-        pairs.append((bare, wrk(measured[0], measured[1], seconds=seconds, **wrk_options)))
-    return pairs
+
+    def run(side: tuple[str, str, str | None], duration: int) -> LoadResult:
+        label, url, script = side
+        return wrk(label, url, headers=headers, seconds=duration, script=script)
+
+    run(reference, 2)
+    run(measured, 2)
+    return [(run(reference, seconds), run(measured, seconds)) for _ in range(rounds)]
 
 
 def bare_reference(seconds: int = 10) -> LoadResult:

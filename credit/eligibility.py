@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Date,
@@ -221,16 +221,16 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-@dataclass(frozen=True)
-class _SubjectFacts:
+# Plain named tuples: one is built per row on the hottest path, and they are several times
+# cheaper to build than frozen dataclasses.
+class _SubjectFacts(NamedTuple):
     id: int
     kind: str
     uscc: str | None
     id_number: str | None
 
 
-@dataclass(frozen=True)
-class _ListingFacts:
+class _ListingFacts(NamedTuple):
     subject_id: int | None
     id: int
     kind: str
@@ -242,8 +242,7 @@ class _ListingFacts:
     basis_document_no: str
 
 
-@dataclass(frozen=True)
-class _RecordFacts:
+class _RecordFacts(NamedTuple):
     subject_id: int | None
     id: int
     category: str

@@ -54,7 +54,7 @@ from trading.auth import access, principal
 from trading.db import get_session
 from trading.errors import ErrorSchema, Invalid, NotFound, ServiceError, documents_errors
 from trading.idempotency import HEADER, idempotent
-from trading.openapi import annotate
+from trading.openapi import annotate, annotate_response
 from trading.pagination import page_of, paginate
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Subjects and credit")
@@ -302,6 +302,10 @@ _ELIGIBILITY_PARAMETERS = [
 ]
 
 
+# One encoder for the gate's answers: json.dumps with options builds a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def _query(query_string: str) -> dict[str, str]:
     """The first value of each query parameter, as ``request.args.get`` would give it
     (``+`` a space, percent-escapes in UTF-8), without building a MultiDict."""
@@ -318,7 +322,7 @@ def _query(query_string: str) -> dict[str, str]:
 @blp.route("/subjects/<string:ref>/eligibility", methods=["GET"])
 @access(blp, *READERS)
 @annotate(parameters=_ELIGIBILITY_PARAMETERS)
-@blp.response(200, EligibilitySchema)
+@annotate_response(blp, 200, EligibilitySchema)
 @documents_errors(blp, {422: "The question does not validate", 404: "Unknown subject or id"})
 def subject_eligibility(ref: str):
     """May the subject bid / act as agency / sit as expert, in this sector and region, on
@@ -326,7 +330,7 @@ def subject_eligibility(ref: str):
     # The gate is the hottest path of the service, so the query string is read straight
     # from the environment (eligibility_of checks purpose, sector and region) and the
     # answer, already in the documented shape, is not passed through the schema again.
-    args = _query(request.environ.get("QUERY_STRING", ""))
+    args = _query(request._get_current_object().environ.get("QUERY_STRING", ""))
     purpose, sector, region = args.get("purpose"), args.get("sector"), args.get("region")
     on = date.today()
     if args.get("on"):
@@ -346,7 +350,7 @@ def subject_eligibility(ref: str):
         subject=subject_id, purpose=purpose, sector=sector, region=region, on=on.isoformat()
     )
     # Serialised directly: the answer is plain JSON types and this is the hottest path.
-    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+    return Response(_JSON.encode(body), mimetype="application/json")
 
 
 # --- blacklist -----------------------------------------------------------------------

@@ -145,9 +145,8 @@ class _TokenCache:
 _cache = _TokenCache()
 
 
-def _resolve(secret: str) -> Principal | None:
+def _resolve(secret: str, ttl: float) -> Principal | None:
     digest = token_digest(secret)
-    ttl = current_app.config["TOKEN_CACHE_SECONDS"]
     found, principal = _cache.get(digest, ttl)
     if found:
         return principal
@@ -160,13 +159,18 @@ def _resolve(secret: str) -> Principal | None:
 
 
 def current_principal(required: bool = True) -> Principal | None:
-    if "principal" in g:
-        return g.principal
-    header = request.environ.get("HTTP_AUTHORIZATION", "")
+    # Every API request passes here: each context proxy is resolved once (an attribute read
+    # through a proxy costs several times a plain one).
+    known = g._get_current_object().__dict__
+    if "principal" in known:
+        return known["principal"]
+    header = request._get_current_object().environ.get("HTTP_AUTHORIZATION", "")
     scheme, _, secret = header.partition(" ")
+    secret = secret.strip()
     principal = None
-    if scheme.lower() == "bearer" and secret.strip():
-        principal = _resolve(secret.strip())
+    if secret and scheme.lower() == "bearer":
+        ttl = current_app._get_current_object().config["TOKEN_CACHE_SECONDS"]
+        principal = _resolve(secret, ttl)
         if principal is None and required:
             raise Unauthorized(
                 "The bearer token is unknown or revoked.",
@@ -179,9 +183,9 @@ def current_principal(required: bool = True) -> Principal | None:
             errors={"Authorization": ["missing bearer token"]},
             rule="auth.token_required",
         )
-    g.principal = principal
-    if principal is not None and "db_session" in g:
-        g.db_session.info["actor"] = principal.actor
+    known["principal"] = principal
+    if principal is not None and "db_session" in known:
+        known["db_session"].info["actor"] = principal.actor
     return principal
 
 

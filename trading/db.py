@@ -146,7 +146,7 @@ class Database:
 
 
 def database(app: Flask | None = None) -> Database:
-    return (app or current_app).extensions["gongxin.db"]
+    return (app or current_app._get_current_object()).extensions["gongxin.db"]
 
 
 def get_session() -> Session:
@@ -170,7 +170,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _commit(response: Any):
         # The one place a request's work is committed: only when the answer is a success.
-        session: Session | None = g.pop("db_session", None)
+        session: Session | None = g._get_current_object().__dict__.pop("db_session", None)
         if session is None:
             return response
         try:
@@ -185,7 +185,7 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def _discard(_exc: BaseException | None) -> None:
-        session: Session | None = g.pop("db_session", None)
+        session: Session | None = g._get_current_object().__dict__.pop("db_session", None)
         if session is not None:
             session.rollback()
             session.close()

@@ -35,3 +35,21 @@ def error_responses(responses: dict[int, str]) -> dict[str, Any]:
         }
         for code, text in responses.items()
     }
+
+
+def annotate_response(blp: Any, status_code: int, schema: Any, **options: Any) -> Callable:
+    """Like ``blp.response(status_code, schema, ...)`` for a view that builds its own
+    ``Response`` in the documented shape: the same documentation, no wrapper that would
+    serialise again. ``blp.response`` writes the entry, on a stand-in function."""
+
+    def decorator(func: Callable) -> Callable:
+        documented = blp.response(status_code, schema, **options)(lambda: None)._apidoc
+        apidoc = deepcopy(getattr(func, "_apidoc", {}))
+        responses = apidoc.setdefault("response", {}).setdefault("responses", {})
+        for status, docs in documented["response"]["responses"].items():
+            responses.setdefault(status, []).extend(docs)
+        apidoc.setdefault("success_status_codes", []).extend(documented["success_status_codes"])
+        func._apidoc = apidoc
+        return func
+
+    return decorator
