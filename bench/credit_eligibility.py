@@ -159,7 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="10,000 subjects, 100,000 records")
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)))
-    parser.add_argument("--rounds", type=int, default=3, help="bare/eligibility pairs of runs")
+    parser.add_argument("--rounds", type=int, default=5, help="bare/eligibility pairs of runs")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--reuse", action="store_true", help="use the database a --keep run left, if any"
