@@ -189,7 +189,9 @@ def seed_world(session) -> dict:
     basis = {
         "authority": "北京市住房和城乡建设委员会",
         "document_no": "京建法罚〔2025〕7号",
-        "decided_on": date.today().isoformat(),
+        # A month back, so the listings (which start on the decision) are in force whatever
+        # the hour and whichever calendar (the server's, China's) a test's times fall on.
+        "decided_on": (date.today() - timedelta(days=30)).isoformat(),
     }
     made["debarred"] = org("北京失信建设有限公司")
     credit.list_subject(
