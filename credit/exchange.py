@@ -286,6 +286,16 @@ def _target_ref(value: Any) -> Any:
     return None
 
 
+# Rows that refer to something already stored: their field checks, the field naming what
+# they refer to (a subject, or the record or listing they act on), and the error without it.
+_REFERRING = {
+    "record": (record_fields, "subject", "is required (USCC, ID number or id)"),
+    "listing": (listing_fields, "subject", "is required (USCC, ID number or id)"),
+    "revocation": (revocation_fields, "record", "is required: {platform, id} or a record id"),
+    "lift": (lift_fields, "listing", "is required: {platform, id} or a listing id"),
+}
+
+
 def validate_row(row: Row, today: date) -> _Pending | Errors:
     """Check one row on its own (no database); a :class:`_Pending` or the row's errors."""
     data = row.data or {}
@@ -312,54 +322,22 @@ def validate_row(row: Row, today: date) -> _Pending | Errors:
         )
         if pending.subject_ref is None:
             errors.setdefault("subject", []).append("is required (USCC, ID number or id)")
-    elif kind == "record":
-        clean, errors = record_fields(data, today=today, source_required=True)
-        pending = _Pending(
-            row.line,
-            kind,
-            clean,
-            (clean["source_platform"], clean["source_id"]),
-            subject_ref=_ref_text(data.get("subject")),
-        )
-        if pending.subject_ref is None:
-            errors.setdefault("subject", []).append("is required (USCC, ID number or id)")
-        if data.get("corrects") not in (None, ""):
+    else:
+        fields, name, missing = _REFERRING[kind]
+        clean, errors = fields(data, today=today, source_required=True)
+        pending = _Pending(row.line, kind, clean, (clean["source_platform"], clean["source_id"]))
+        if name == "subject":
+            pending.subject_ref = _ref_text(data.get(name))
+            found = pending.subject_ref is not None
+        else:
+            pending.target_ref = _target_ref(data.get(name))
+            found = pending.target_ref is not None
+        if not found:
+            errors.setdefault(name, []).append(missing)
+        if kind == "record" and data.get("corrects") not in (None, ""):
             pending.target_ref = _target_ref(data["corrects"])
             if pending.target_ref is None:
                 errors.setdefault("corrects", []).append("must be {platform, id} or a record id")
-    elif kind == "revocation":
-        clean, errors = revocation_fields(data, today=today, source_required=True)
-        pending = _Pending(
-            row.line,
-            kind,
-            clean,
-            (clean["source_platform"], clean["source_id"]),
-            target_ref=_target_ref(data.get("record")),
-        )
-        if pending.target_ref is None:
-            errors.setdefault("record", []).append("is required: {platform, id} or a record id")
-    elif kind == "listing":
-        clean, errors = listing_fields(data, today=today, source_required=True)
-        pending = _Pending(
-            row.line,
-            kind,
-            clean,
-            (clean["source_platform"], clean["source_id"]),
-            subject_ref=_ref_text(data.get("subject")),
-        )
-        if pending.subject_ref is None:
-            errors.setdefault("subject", []).append("is required (USCC, ID number or id)")
-    else:  # lift
-        clean, errors = lift_fields(data, today=today, source_required=True)
-        pending = _Pending(
-            row.line,
-            kind,
-            clean,
-            (clean["source_platform"], clean["source_id"]),
-            target_ref=_target_ref(data.get("listing")),
-        )
-        if pending.target_ref is None:
-            errors.setdefault("listing", []).append("is required: {platform, id} or a listing id")
     return errors or pending
 
 

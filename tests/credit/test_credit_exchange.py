@@ -361,3 +361,31 @@ def test_the_change_feed_mirrors_everything_with_a_cursor(story, reg, client, to
         "rejected_total": 0,
         "lines": len(seen),
     }
+
+
+@pytest.mark.parametrize(
+    "kind, field, message",
+    [
+        ("record", "subject", "is required (USCC, ID number or id)"),
+        ("listing", "subject", "is required (USCC, ID number or id)"),
+        ("revocation", "record", "is required: {platform, id} or a record id"),
+        ("lift", "listing", "is required: {platform, id} or a listing id"),
+    ],
+)
+def test_a_row_without_what_it_refers_to_names_the_missing_field(kind, field, message):
+    from datetime import date
+
+    row = exchange.Row(3, {"type": kind, "source": {"platform": "p", "id": "1"}})
+    errors = exchange.validate_row(row, date(2025, 6, 1))
+    assert isinstance(errors, dict) and message in errors[field]
+
+
+def test_a_record_row_names_a_bad_correction_and_keeps_a_good_one():
+    from datetime import date
+
+    bad = exchange.Row(2, {"type": "record", "subject": "1", "corrects": {"platform": "p"}})
+    errors = exchange.validate_row(bad, date(2025, 6, 1))
+    assert "must be {platform, id} or a record id" in errors["corrects"]
+    good = exchange.Row(2, {"type": "record", "subject": "1", "corrects": 17})
+    errors = exchange.validate_row(good, date(2025, 6, 1))
+    assert "corrects" not in errors
