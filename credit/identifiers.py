@@ -29,6 +29,8 @@ from stdnum.cn import uscc as _stdnum_uscc
 
 __all__ = [
     "USCC_ALPHABET",
+    "USCC_ENTITY_TYPES",
+    "area_in_force_at_birth",
     "InvalidIdentifier",
     "make_resident_id",
     "make_uscc",
@@ -61,6 +63,27 @@ _PROVINCE_PREFIXES = frozenset(
 )
 
 _EARLIEST_BIRTH_YEAR = 1900
+
+#: GB 32100-2015 table 1: registration departments (登记管理部门, character 1) and the
+#: entity types (机构类别, character 2) each may issue. 1 机构编制 (机关, 事业单位, 群众团体,
+#: 其他); 2 外交; 3 司法行政 (律师执业机构, 公证处, 基层法律服务所, 司法鉴定机构, 仲裁委员会);
+#: 4 文化; 5 民政 (社会团体, 民办非企业单位, 基金会); 6 旅游; 7 宗教; 8 工会;
+#: 9 工商/市场监管 (企业, 个体工商户, 农民专业合作社); A 中央军委改革和编制办公室;
+#: N 农业 (组级, 村级, 乡镇级集体经济组织); Y 其他 (one type, 1).
+USCC_ENTITY_TYPES: dict[str, frozenset[str]] = {
+    "1": frozenset("1239"),
+    "2": frozenset("19"),
+    "3": frozenset("123459"),
+    "4": frozenset("19"),
+    "5": frozenset("1239"),
+    "6": frozenset("129"),
+    "7": frozenset("129"),
+    "8": frozenset("19"),
+    "9": frozenset("123"),
+    "A": frozenset("19"),
+    "N": frozenset("1239"),
+    "Y": frozenset("1"),
+}
 
 
 class InvalidIdentifier(ValueError):
@@ -120,8 +143,8 @@ def validate_uscc(value: str) -> str:
        (character 17) is right;
     4. character 18 is the GB 32100 check character.
 
-    Which departments and entity types exist is reference data that grows, so it is not
-    checked here.
+    5. characters 1-2 are a registration department and one of its entity types in
+       GB 32100 table 1 (:data:`USCC_ENTITY_TYPES`).
     """
     code = _normalise(value)
     if len(code) != 18:
@@ -134,6 +157,17 @@ def validate_uscc(value: str) -> str:
             raise InvalidIdentifier(
                 f"{part} {char!r} is not in the USCC alphabet (0-9 and A-Z without I O S V Z)"
             )
+    types = USCC_ENTITY_TYPES.get(code[0])
+    if types is None:
+        raise InvalidIdentifier(
+            f"registration department {code[0]!r} is not in GB 32100"
+            f" (one of {' '.join(USCC_ENTITY_TYPES)})"
+        )
+    if code[1] not in types:
+        raise InvalidIdentifier(
+            f"entity type {code[1]!r} is not one of department {code[0]}'s"
+            f" ({' '.join(sorted(types))})"
+        )
     region = code[2:8]
     if not region.isdigit():
         raise InvalidIdentifier(f"region code (characters 3-8) must be 6 digits, got {region!r}")
@@ -163,7 +197,7 @@ def resident_id_check_character(first17: str) -> str:
 
 
 def validate_resident_id(value: str, *, today: datetime.date | None = None) -> str:
-    """Check an 18-character 居民身份证号 and return it normalised ('x' becomes 'X').
+    """Check a 居民身份证号 and return it normalised, as 18 characters ('x' becomes 'X').
 
     ``stdnum.cn.ric.validate`` checks the length, 17 digits, the check character, that
     the birth date is a calendar date and that the region was a known county in the
@@ -178,9 +212,17 @@ def validate_resident_id(value: str, *, today: datetime.date | None = None) -> s
        after ``today`` (default: the local date);
     4. character 18 is the ISO 7064 MOD 11-2 check character.
 
-    The 15-digit numbers of the first generation cards are not accepted.
+    A 15-digit number of the first generation cards (region, YYMMDD of a birth in the
+    1900s, sequence; no check character) is converted to its 18-character form as
+    GB 11643-1999 prescribes: ``19`` inserted before the year and the check character
+    appended.
     """
     number = _normalise(value)
+    if len(number) == 15:
+        if not (number.isascii() and number.isdigit()):
+            raise InvalidIdentifier("a 15-digit resident identity number is 15 digits")
+        first17 = number[:6] + "19" + number[6:]
+        number = first17 + resident_id_check_character(first17)
     if len(number) != 18:
         raise InvalidIdentifier(f"must be 18 characters, got {len(number)}")
     for position, char in enumerate(number[:17], start=1):
@@ -203,6 +245,36 @@ def validate_resident_id(value: str, *, today: datetime.date | None = None) -> s
     if number[17] != check:
         raise InvalidIdentifier(f"check character should be {check!r}, not {number[17]!r}")
     return number
+
+
+def area_in_force_at_birth(number: str) -> bool:
+    """Whether the area code (characters 1-6) of a valid 18-character number was an
+    administrative division in the person's birth year, by python-stdnum's dated history
+    of GB/T 2260 (``stdnum/cn/loc.dat``). A person keeps the code of their first
+    registration for life, so a code abolished since (沧浪区 320502, 1983-2012) is right
+    for someone born while it existed.
+    """
+    try:
+        _stdnum_ric.get_birth_place(number)
+    except Exception:  # stdnum raises its own ValidationError subclasses
+        return False
+    return True
+
+
+def area_in_force_since(code: str, year: int) -> bool:
+    """Whether ``code`` was a division in ``year`` or any later year (dated history)."""
+    from stdnum import numdb
+
+    info = {k: v for _part, props in numdb.get("cn/loc").info(code) for k, v in props.items()}
+    if len(info) < 2 or "county" not in info:
+        return False
+    for county in info["county"].split(","):
+        if not county.startswith("["):
+            return True
+        end = county[1:].split("]")[0].split("-")[1]
+        if not end or int(end) >= year:
+            return True
+    return False
 
 
 # --- masking for publication (政务公开) ----------------------------------------------

@@ -13,7 +13,13 @@ from datetime import date
 from typing import Any
 
 from credit.categories import SEVERITIES, SEVERITY_NAMES, category, default_end, publicity_error
-from credit.identifiers import InvalidIdentifier, validate_resident_id, validate_uscc
+from credit.identifiers import (
+    InvalidIdentifier,
+    area_in_force_at_birth,
+    area_in_force_since,
+    validate_resident_id,
+    validate_uscc,
+)
 from credit.models import LIST_KINDS, RELATION_KINDS, SUBJECT_KINDS
 from credit.scope import SECTORS
 
@@ -89,6 +95,33 @@ def region_error(code: Any) -> str | None:
     if _region_known is not None and not _region_known(code):
         return f"{code} is not a GB/T 2260 region in force"
     return None
+
+
+#: The year USCCs were first issued (国发〔2015〕33号): the region inside one was in force then
+#: or later.
+_USCC_FIRST_YEAR = 2015
+
+
+def subject_region_error(region: Any, uscc: str | None, id_number: str | None) -> str | None:
+    """A subject's region, given or taken from its identifier, checked the same way.
+
+    A code in force today is valid. So is the identifier's own area code where it was in
+    force when the identifier was issued: a person's at birth (a resident ID keeps its
+    first area code for life), an organisation's in 2015 or later. Anything else is
+    refused, so a mirror that validates the region it is sent agrees with this service.
+    """
+    message = region_error(region)
+    if message is None or len(str(region)) != 6 or not str(region).isdigit():
+        return message
+    if id_number and region == id_number[:6] and area_in_force_at_birth(id_number):
+        return None
+    if uscc and region == uscc[2:8] and area_in_force_since(region, _USCC_FIRST_YEAR):
+        return None
+    if id_number and region == id_number[:6]:
+        return f"{region} (from the id_number) was not a GB/T 2260 region at birth; give region"
+    if uscc and region == uscc[2:8]:
+        return f"{region} (from the uscc) is not a GB/T 2260 region since 2015; give region"
+    return message
 
 
 def codes(data: dict, field: str, errors: Errors, allowed=None) -> list[str]:
@@ -197,13 +230,11 @@ def subject_fields(data: dict, *, source_required: bool = False) -> tuple[dict, 
             except InvalidIdentifier as exc:
                 _add(errors, "id_number", exc.reason)
     region = data.get("region")
-    if _present(region):
-        if message := region_error(region):
+    if not _present(region):
+        region = uscc[2:8] if uscc else id_number[:6] if id_number else None
+    if region is not None:
+        if message := subject_region_error(region, uscc, id_number):
             _add(errors, "region", message)
-    elif uscc:
-        region = uscc[2:8]
-    elif id_number:
-        region = id_number[:6]
     elif "uscc" not in errors and "id_number" not in errors:
         _add(errors, "region", _MISSING)
     platform, source_id = source(data, errors, required=source_required)
