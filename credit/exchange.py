@@ -63,6 +63,7 @@ from credit.services import PERSON_KINDS, RELATION_SHAPES, storable_id
 from credit.validate import (
     lift_fields,
     listing_fields,
+    listing_subject_error,
     record_fields,
     relation_fields,
     revocation_fields,
@@ -742,6 +743,9 @@ class _Batch:
         for p in rows:
             subject = self._subject_of(p, p.subject_ref)
             if subject is None:
+                continue
+            if message := listing_subject_error(p.clean["kind"], subject[1]):
+                self._reject(p, "list", message)
                 continue
             row = dict(p.clean)
             row.update(

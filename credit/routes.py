@@ -550,6 +550,8 @@ def public_credit(uscc: str):
         _public_record(r) for r in view["records"] if r["status"] == "active" and r["id"] in active
     ]
     view["listings"] = [_public_listing(x) for x in view["listings"] if x["status"] == "active"]
+    # The public page is read in Chinese (政务公开): each point's explanation in Chinese.
+    view["points"] = [{**p, "message": p["message_zh"]} for p in view["points"]]
     return view
 
 
@@ -566,10 +568,12 @@ def _public_listing(listing: dict) -> dict:
 @public_blp.arguments(PublicBlacklistQuerySchema(), location="query")
 @public_blp.response(200, BlacklistPageSchema)
 def public_blacklist(args):
-    """The blacklist in force today; personal names and ID numbers masked."""
+    """The blacklist (or, with ``list=abnormal``, the abnormal list) in force today;
+    personal names and ID numbers masked, and a name search never matches a person (it
+    would confirm whose masked name it is)."""
     today = date.today()
     stmt = services.listings_query(
-        args.get("sector"), args.get("region"), today, "blacklist", args.get("q")
+        args.get("sector"), args.get("region"), today, args["list"], args.get("q"), public=True
     )
     page = paginate(get_session(), stmt, args["page"], args["page_size"], scalars=False)
     page["items"] = [

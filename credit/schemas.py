@@ -190,7 +190,13 @@ class BlacklistQuerySchema(PageArgs):
 class PublicBlacklistQuerySchema(PageArgs):
     sector = fields.String(validate=validate.OneOf(SECTORS))
     region = fields.String(validate=validate.Regexp(r"^[0-9]{6}$"))
-    q = fields.String()
+    list = fields.String(load_default="blacklist", validate=validate.OneOf(LIST_KINDS))
+    q = fields.String(
+        metadata={
+            "description": "Part of an organisation's name, or the start of a USCC; "
+            "persons' names are masked and not searchable"
+        }
+    )
 
 
 class ChangesQuerySchema(ma.Schema):

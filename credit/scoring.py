@@ -61,6 +61,7 @@ class ActiveRecord:
     severity: str | None
     effective_from: date
     document_no: str | None = None
+    authority: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,17 @@ class Point:
     points: int
     message: str
     ref: dict | None = None
+    #: The same explanation in Chinese, for the public page (政务公开).
+    message_zh: str = ""
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "points": self.points, "message": self.message, "ref": self.ref}
+        return {
+            "rule": self.rule,
+            "points": self.points,
+            "message": self.message,
+            "message_zh": self.message_zh or self.message,
+            "ref": self.ref,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,30 +98,63 @@ class Score:
     points: tuple[Point, ...] = field(default_factory=tuple)
 
 
+_SEVERITY_ZH = {"minor": "轻微", "general": "一般", "serious": "严重"}
+
+
 def grade_of(score: int) -> str:
     return next(letter for floor, letter in GRADES if score >= floor)
 
 
+def same_decisions(records: Iterable[ActiveRecord]) -> list[list[ActiveRecord]]:
+    """Records grouped by the decision they report, in date order.
+
+    One penalty decision (the same authority and document number) sent by two platforms
+    arrives as two records; it is one decision with two sources and counts once. The
+    category is part of the key because one document may decide several distinct
+    violations (one record each). Records without both an authority and a document
+    number are each their own decision.
+    """
+    groups: dict[object, list[ActiveRecord]] = {}
+    for record in sorted(records, key=lambda r: (r.effective_from, r.id)):
+        key: object = record.id
+        if record.authority and record.document_no:
+            key = (
+                record.polarity,
+                record.category,
+                record.authority.strip(),
+                record.document_no.strip(),
+            )
+        groups.setdefault(key, []).append(record)
+    return list(groups.values())
+
+
 def score(records: Iterable[ActiveRecord], listings: Iterable[ActiveListing]) -> Score:
     """The score and grade from the records and listings in force on one date."""
-    points: list[Point] = [Point("score.start", START, "Every subject starts at 100.")]
-    records = sorted(records, key=lambda r: (r.effective_from, r.id))
+    points: list[Point] = [
+        Point("score.start", START, "Every subject starts at 100.", None, "起始分 100 分。")
+    ]
     listings = sorted(listings, key=lambda r: (r.starts_on, r.id))
     positive_total = 0
-    for record in records:
+    for group in same_decisions(records):
+        record = group[0]
         cat = CATEGORIES.get(record.category)
         name = cat.name if cat else record.category
-        ref = {"record_id": record.id}
+        ref: dict = {"record_id": record.id}
+        if len(group) > 1:
+            ref["record_ids"] = [r.id for r in group]
         doc = f" ({record.document_no})" if record.document_no else ""
+        doc_zh = f"（{record.document_no}）" if record.document_no else ""
         if record.polarity == "negative":
             if record.severity not in SEVERITY_POINTS:
                 continue
+            zh = _SEVERITY_ZH[record.severity]
             points.append(
                 Point(
                     f"score.negative.{record.severity}",
                     SEVERITY_POINTS[record.severity],
                     f"{record.severity.capitalize()} negative record: {name}{doc}.",
                     ref,
+                    f"{zh}失信记录：{name}{doc_zh}。",
                 )
             )
             if record.severity == "serious" and cat is not None and cat.bars_bid:
@@ -122,6 +164,7 @@ def score(records: Iterable[ActiveRecord], listings: Iterable[ActiveListing]) ->
                         BARS_BID_EXTRA,
                         f"Serious {name} bars bidding{doc}.",
                         ref,
+                        f"严重{name}，限制投标{doc_zh}。",
                     )
                 )
         elif record.polarity == "positive":
@@ -129,11 +172,20 @@ def score(records: Iterable[ActiveRecord], listings: Iterable[ActiveListing]) ->
             if earned <= 0:
                 continue
             positive_total += earned
-            points.append(Point("score.positive", earned, f"Positive record: {name}{doc}.", ref))
+            points.append(
+                Point(
+                    "score.positive",
+                    earned,
+                    f"Positive record: {name}{doc}.",
+                    ref,
+                    f"良好记录：{name}{doc_zh}。",
+                )
+            )
     blacklisted = []
     for listing in listings:
         ref = {"listing_id": listing.id}
         doc = f" ({listing.document_no})" if listing.document_no else ""
+        doc_zh = f"（{listing.document_no}）" if listing.document_no else ""
         if listing.kind == "abnormal":
             points.append(
                 Point(
@@ -141,6 +193,7 @@ def score(records: Iterable[ActiveRecord], listings: Iterable[ActiveListing]) ->
                     ABNORMAL_POINTS,
                     f"On the abnormal list (经营异常名录) since {listing.starts_on}{doc}.",
                     ref,
+                    f"自 {listing.starts_on} 起列入经营异常名录{doc_zh}。",
                 )
             )
         elif listing.kind == "blacklist":
@@ -155,10 +208,15 @@ def score(records: Iterable[ActiveRecord], listings: Iterable[ActiveListing]) ->
                 f"On the blacklist (严重失信主体名单) since {first.starts_on}: "
                 f"capped at {BLACKLIST_CAP}.",
                 {"listing_id": first.id},
+                f"自 {first.starts_on} 起列入严重失信主体名单，评分最高 {BLACKLIST_CAP} 分。",
             )
         )
         total = BLACKLIST_CAP
     if total < 0:
-        points.append(Point("score.floor", -total, "The score does not go below 0."))
+        points.append(
+            Point(
+                "score.floor", -total, "The score does not go below 0.", None, "评分最低为 0 分。"
+            )
+        )
         total = 0
     return Score(total, grade_of(total), tuple(points))

@@ -22,6 +22,7 @@ from credit.scope import covering_regions, pack
 from credit.validate import (
     lift_fields,
     listing_fields,
+    listing_subject_error,
     record_fields,
     relation_fields,
     revocation_fields,
@@ -390,6 +391,8 @@ def list_subject(
 ) -> Listing:
     """Move a subject onto a list: ``{list, basis, start, end?, sectors?, regions?}``."""
     clean, errors = listing_fields(data, today=today or date.today())
+    if message := listing_subject_error(clean["kind"], subject.kind):
+        errors.setdefault("list", []).append(message)
     if errors:
         raise Invalid(errors, rule="credit.listing_valid")
     if not clean["source_platform"]:
@@ -483,9 +486,13 @@ def listings_query(
     on: date | None = None,
     kind: str = "blacklist",
     q: str | None = None,
+    *,
+    public: bool = False,
 ) -> Select:
     """Listings of ``kind`` in force on ``on`` whose scope covers sector and region,
-    with the subject and the lift (if any, later than ``on``)."""
+    with the subject and the lift (if any, later than ``on``). With ``public`` a search by
+    name matches organisations only: persons are shown masked (政务公开), and matching the
+    full name would unmask them."""
     on = on or date.today()
     stmt = (
         select(Listing, Subject, ListingLift)
@@ -510,12 +517,10 @@ def listings_query(
         )
     if q:
         escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(
-            or_(
-                Subject.name.like(f"%{escaped}%", escape="\\"),
-                Subject.uscc.like(f"{escaped.upper()}%", escape="\\"),
-            )
-        )
+        by_name = Subject.name.like(f"%{escaped}%", escape="\\")
+        if public:
+            by_name = by_name & Subject.kind.not_in(PERSON_KINDS)
+        stmt = stmt.where(or_(by_name, Subject.uscc.like(f"{escaped.upper()}%", escape="\\")))
     return stmt
 
 
@@ -574,7 +579,13 @@ def credit_view(session: Session, subject: Subject, on: date | None = None) -> d
     result = score(
         [
             ActiveRecord(
-                r.id, r.polarity, r.category, r.severity, r.effective_from, r.basis_document_no
+                r.id,
+                r.polarity,
+                r.category,
+                r.severity,
+                r.effective_from,
+                r.basis_document_no,
+                r.basis_authority,
             )
             for r in active_records
         ],

@@ -398,6 +398,15 @@ def listing_fields(
     return clean, errors
 
 
+def listing_subject_error(list_kind: str | None, subject_kind: str) -> str | None:
+    """Which subjects a list may hold: the abnormal list (经营异常名录) is kept by market
+    regulators for registered business entities (企业信息公示暂行条例 art. 17), so never a
+    person."""
+    if list_kind == "abnormal" and subject_kind in ("practitioner",):
+        return "the abnormal list (经营异常名录) holds organisations, not persons"
+    return None
+
+
 def lift_fields(data: dict, *, today: date, source_required: bool = False) -> tuple[dict, Errors]:
     """``{basis, on?, reason?}``; ``on`` (first day off the list) defaults to the decision."""
     errors: Errors = {}

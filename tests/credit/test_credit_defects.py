@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import json
 import random
+from datetime import date, timedelta
 
 import pytest
 
@@ -13,6 +15,11 @@ from credit.identifiers import (
     resident_id_check_character,
     uscc_check_character,
 )
+from tests.credit.conftest import basis
+
+
+def _recent(days: int) -> str:
+    return (date.today() - timedelta(days=days)).isoformat()
 
 
 def _uscc(department: str, kind: str, region: str, body: str = "MA1MXY27") -> str:
@@ -99,3 +106,88 @@ def test_a_15_digit_resident_id_is_converted_to_18(reg, client, tokens):
     reg.post("/subjects", again, 409)
     found = client.get(f"/api/v1/subjects/{eighteen}", headers=tokens["regulator"])
     assert found.status_code == 200 and found.get_json()["id"] == made["id"]
+
+
+# --- lists, the score and the public page ---------------------------------------------
+
+
+def test_an_abnormal_listing_is_refused_for_a_person(reg):
+    person = reg.person("王某")
+    response = reg.listing(person, expect=422, list="abnormal")
+    assert "list" in response["errors"] and "organisations" in response["errors"]["list"][0]
+    reg.listing(person, list="blacklist")  # a person may be on the blacklist
+
+
+def test_an_abnormal_listing_of_a_person_is_rejected_on_import(reg, client, tokens):
+    person = reg.person("李某")
+    row = {
+        "type": "listing",
+        "source": {"platform": "p2", "id": "L1"},
+        "subject": person["id_number"],
+        "list": "abnormal",
+        "basis": basis(),
+        "start": "2024-03-01",
+    }
+    response = client.post(
+        "/api/v1/exchange/imports",
+        data=json.dumps(row, ensure_ascii=False) + "\n",
+        content_type="application/x-ndjson",
+        headers=tokens["regulator"],
+    )
+    result = response.get_json()
+    assert result["accepted"] == 0 and result["rejected"][0]["errors"].keys() == {"list"}
+
+
+GENERAL = {"severity": "general", "effective_to": "2025-01-01"}
+
+
+def test_one_penalty_from_two_platforms_counts_once(reg):
+    firm = reg.org("两平台公司")
+    one = reg.record(firm, source={"platform": "p1", "id": "A"}, **GENERAL)
+    two = reg.record(firm, source={"platform": "p2", "id": "B"}, **GENERAL)
+    view = reg.credit(firm, as_of="2024-05-01")
+    negative = [p for p in view["points"] if p["rule"] == "score.negative.general"]
+    assert len(negative) == 1 and view["score"] == 90
+    assert negative[0]["ref"]["record_ids"] == [one["id"], two["id"]]
+    # Another decision (another document number) still counts on its own.
+    reg.record(firm, **GENERAL, basis=basis(document_no="京建法罚〔2024〕16号"))
+    assert reg.credit(firm, as_of="2024-05-01")["score"] == 80
+
+
+def test_public_search_does_not_confirm_a_masked_name(reg, client):
+    person = reg.person("测试人")
+    reg.listing(person, start=_recent(10), basis=basis(_recent(10)))
+    firm = reg.org("测试人建设有限公司")
+    reg.listing(firm, start=_recent(10), basis=basis(_recent(10)))
+
+    def names(**query):
+        response = client.get("/api/v1/public/blacklist", query_string=query)
+        assert response.status_code == 200, response.get_json()
+        return sorted(e["subject_name"] for e in response.get_json()["items"])
+
+    assert names() == ["测**", "测试人建设有限公司"]
+    assert names(q="测试人") == ["测试人建设有限公司"]
+
+
+def test_the_public_blacklist_honours_list_abnormal(reg, client):
+    reg.listing(reg.org("黑名单公司"), start=_recent(10), basis=basis(_recent(10)))
+    reg.listing(reg.org("异常公司"), list="abnormal", start=_recent(5), basis=basis(_recent(5)))
+    items = client.get("/api/v1/public/blacklist", query_string={"list": "abnormal"}).get_json()
+    assert [e["subject_name"] for e in items["items"]] == ["异常公司"]
+    items = client.get("/api/v1/public/blacklist").get_json()
+    assert [e["subject_name"] for e in items["items"]] == ["黑名单公司"]
+
+
+def test_the_public_page_explains_the_score_in_chinese(reg, client):
+    firm = reg.org("公示公司")
+    reg.record(
+        firm,
+        severity="general",
+        basis=basis(_recent(30)),
+        effective_from=_recent(30),
+        effective_to=None,
+    )
+    view = client.get(f"/api/v1/public/subjects/{firm['uscc']}/credit").get_json()
+    messages = [p["message"] for p in view["points"]]
+    assert messages[0] == "起始分 100 分。"
+    assert messages[1].startswith("一般失信记录") and view["score"] == 90
