@@ -50,7 +50,7 @@ from credit.schemas import (
     dump_subject,
 )
 from credit.scope import SECTORS
-from trading.auth import access, principal
+from trading.auth import access, acting_authority, principal
 from trading.db import get_session
 from trading.errors import ErrorSchema, Invalid, NotFound, ServiceError, documents_errors
 from trading.idempotency import HEADER, idempotent
@@ -200,7 +200,9 @@ def get_record(record_id: int):
 @_not_found_doc
 def revoke_record(body, record_id: int):
     """Revoke (撤销) or repair (信用修复) a record: a new event with its own basis."""
-    event = services.revoke_record(get_session(), record_id, body)
+    event = services.revoke_record(
+        get_session(), record_id, body, acting_authority=acting_authority(principal())
+    )
     return dump_record(event, "recorded")
 
 
@@ -241,7 +243,9 @@ def get_listing(listing_id: int):
 def lift_listing(body, listing_id: int):
     """Take a subject off a list, with the basis; a listing is lifted once."""
     session = get_session()
-    lift = services.lift_listing(session, listing_id, body)
+    lift = services.lift_listing(
+        session, listing_id, body, acting_authority=acting_authority(principal())
+    )
     listing = services.get_listing(session, listing_id)
     return dump_listing(listing, lift, date.today())
 

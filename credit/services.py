@@ -8,6 +8,7 @@ revocation, repair or lift is a new row that refers to the old one.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,7 +31,7 @@ from credit.validate import (
 )
 from trading import audit
 from trading.db import storable_id
-from trading.errors import Conflict, Invalid, NotFound
+from trading.errors import Conflict, Forbidden, Invalid, NotFound
 
 #: The name this service gives itself as the source platform of what is entered here.
 LOCAL_PLATFORM = "gongxin"
@@ -234,6 +235,39 @@ def _source_of(data: dict) -> tuple[str, str]:
     return LOCAL_PLATFORM, new_source_id()
 
 
+# --- 谁认定、谁修复: only the deciding authority undoes its decisions ---------------------
+
+
+def authority_key(name: str | None) -> str:
+    """An authority's name as compared: NFKC and without blanks, so that the same
+    authority typed twice (full-width or with spaces) is the same authority."""
+    text = unicodedata.normalize("NFKC", name or "")
+    return "".join(c for c in text if not c.isspace())
+
+
+def check_deciding_authority(decided_by: str | None, acting: str | None, what: str) -> None:
+    """Refuse unless ``acting`` (None: an admin, who may) is the authority that decided.
+
+    ``what`` names the decision (``"record 12"``, ``"listing 3"``) for the message.
+    """
+    if acting is None:
+        return
+    if not acting:
+        raise Forbidden(
+            f"This regulator token is not bound to an authority, so it may not undo {what}.",
+            errors={"Authorization": ["token not bound to an authority"]},
+            rule="credit.deciding_authority",
+        )
+    if authority_key(acting) != authority_key(decided_by):
+        raise Forbidden(
+            f"Only the deciding authority ({decided_by or 'none recorded'}) or an admin "
+            f"may undo {what} "
+            f"(谁认定、谁修复); this token acts for {acting}.",
+            errors={"Authorization": [f"acts for {acting}, not {decided_by}"]},
+            rule="credit.deciding_authority",
+        )
+
+
 # --- records -------------------------------------------------------------------------
 
 
@@ -337,15 +371,25 @@ def add_record(
 
 
 def revoke_record(
-    session: Session, record_id: int, data: dict, today: date | None = None
+    session: Session,
+    record_id: int,
+    data: dict,
+    today: date | None = None,
+    *,
+    acting_authority: str | None = None,
 ) -> CreditRecord:
-    """Revoke (撤销) or repair (信用修复) a record: a new event, from ``on`` onwards."""
+    """Revoke (撤销) or repair (信用修复) a record: a new event, from ``on`` onwards.
+
+    ``acting_authority``: the authority the caller acts for (None: unrestricted, an admin
+    or the command line); only the record's deciding authority may revoke or repair it.
+    """
     record = get_record(session, record_id)
     clean, errors = revocation_fields(data, today=today or date.today())
     if clean.get("event") == "repair" and record.polarity != "negative":
         errors.setdefault("kind", []).append("only a negative record can be repaired (信用修复)")
     if errors:
         raise Invalid(errors, rule="credit.revocation_valid")
+    check_deciding_authority(record.basis_authority, acting_authority, f"record {record.id}")
     _check_supersedable(session, record)
     if not clean["source_platform"]:
         clean["source_platform"], clean["source_id"] = LOCAL_PLATFORM, new_source_id()
@@ -422,9 +466,15 @@ def lift_of(session: Session, listing: Listing) -> ListingLift | None:
 
 
 def lift_listing(
-    session: Session, listing_id: int, data: dict, today: date | None = None
+    session: Session,
+    listing_id: int,
+    data: dict,
+    today: date | None = None,
+    *,
+    acting_authority: str | None = None,
 ) -> ListingLift:
-    """Move a subject off a list: ``{basis, on?}``; once per listing."""
+    """Move a subject off a list: ``{basis, on?}``; once per listing, and only by the
+    authority that listed (``acting_authority``, None: unrestricted)."""
     listing = get_listing(session, listing_id)
     clean, errors = lift_fields(data, today=today or date.today())
     if clean.get("lifted_on") and clean["lifted_on"] < listing.starts_on:
@@ -433,6 +483,7 @@ def lift_listing(
         )
     if errors:
         raise Invalid(errors, rule="credit.lift_valid")
+    check_deciding_authority(listing.basis_authority, acting_authority, f"listing {listing.id}")
     existing = lift_of(session, listing)
     if existing is not None:
         raise Conflict(

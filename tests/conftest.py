@@ -194,6 +194,13 @@ CENTRE_USCC = "91110000600037341L"
 OTHER_CENTRE_USCC = "91310000MA1FL0BX7Q"
 
 
+#: The authorities the test regulators act for (谁认定、谁修复): "regulator" decides what
+#: the credit helpers' default basis names.
+REGULATOR_AUTHORITIES = {
+    "regulator": "北京市住房和城乡建设委员会",
+}
+
+
 @pytest.fixture
 def tokens(app, session) -> dict[str, dict[str, str]]:
     """Authorization headers per role: admin, regulator, auditor, centre, other_centre."""
@@ -205,7 +212,8 @@ def tokens(app, session) -> dict[str, dict[str, str]]:
         ("centre", "centre", CENTRE_USCC),
         ("centre", "other_centre", OTHER_CENTRE_USCC),
     ]:
-        secret = create_token(session, name=f"test-{key}", role=role, org=org)
+        authority = REGULATOR_AUTHORITIES.get(key)
+        secret = create_token(session, name=f"test-{key}", role=role, org=org, authority=authority)
         made[key] = {"Authorization": f"Bearer {secret}"}
     session.commit()
     return made

@@ -2,7 +2,8 @@
 
 Tokens are random secrets shown once; only their SHA-256 digest is stored, and the digest
 found is compared again with ``hmac.compare_digest``. A ``centre`` token is bound to its
-organisation's USCC.
+organisation's USCC; a ``regulator`` token to the authority it acts for (谁认定、谁修复:
+only that authority lifts, revokes or repairs its own decisions).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     org_uscc: Mapped[str | None] = mapped_column(String(18))
+    # Added by 0016_credit_authority: the deciding authority a regulator acts for.
+    authority: Mapped[str | None] = mapped_column(String(200))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -48,6 +51,7 @@ class Principal:
     name: str
     role: str
     org: str | None
+    authority: str | None = None
 
     @property
     def actor(self) -> str:
@@ -62,9 +66,29 @@ def token_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(session: Session, *, name: str, role: str, org: str | None = None) -> str:
+def acting_authority(who: Principal) -> str | None:
+    """The authority whose decisions ``who`` may lift, revoke or repair: None for an admin
+    (any), the bound authority for a regulator, "" (none) for a regulator token without one."""
+    if who.role == "admin":
+        return None
+    return who.authority or ""
+
+
+def create_token(
+    session: Session,
+    *,
+    name: str,
+    role: str,
+    org: str | None = None,
+    authority: str | None = None,
+) -> str:
     """Create a token and return its secret (the only time it exists in clear)."""
     errors: dict[str, list[str]] = {}
+    authority = (authority or "").strip() or None
+    if authority and role != "regulator":
+        errors["authority"] = ["only a regulator token acts for an authority"]
+    elif authority and len(authority) > 200:
+        errors["authority"] = ["must be at most 200 characters"]
     if role not in ROLES:
         errors["role"] = [f"must be one of {', '.join(ROLES)}"]
     if role == "centre" and not org:
@@ -87,13 +111,18 @@ def create_token(session: Session, *, name: str, role: str, org: str | None = No
         name=name,
         role=role,
         org_uscc=org,
+        authority=authority,
         digest=token_digest(secret),
         created_at=datetime.now(UTC).replace(tzinfo=None),
     )
     session.add(token)
     session.flush()
     audit.record(
-        session, "token.create", "token", token.id, after={"name": name, "role": role, "org": org}
+        session,
+        "token.create",
+        "token",
+        token.id,
+        after={"name": name, "role": role, "org": org, "authority": authority},
     )
     return secret
 
@@ -153,7 +182,7 @@ def _resolve(secret: str, ttl: float) -> Principal | None:
     token = get_session().scalar(select(ApiToken).where(ApiToken.digest == digest))
     principal = None
     if token is not None and hmac.compare_digest(token.digest, digest) and token.revoked_at is None:
-        principal = Principal(token.name, token.role, token.org_uscc)
+        principal = Principal(token.name, token.role, token.org_uscc, token.authority)
     _cache.put(digest, principal)
     return principal
 

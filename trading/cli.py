@@ -66,16 +66,22 @@ tokens_cli = AppGroup("tokens", help="API tokens.")
     "--role", required=True, type=click.Choice(["admin", "centre", "regulator", "auditor"])
 )
 @click.option("--org", default=None, help="USCC of the organisation (required for centre)")
+@click.option(
+    "--authority",
+    default=None,
+    help="The authority a regulator acts for: only it lifts, revokes or repairs its decisions",
+)
 @click.option("--name", required=True)
-def tokens_create(role: str, org: str | None, name: str) -> None:
+def tokens_create(role: str, org: str | None, authority: str | None, name: str) -> None:
     """Create a token; the secret is printed once, alone on the last line."""
     try:
         with database().transaction(cli_actor()) as session:
-            secret = create_token(session, name=name, role=role, org=org)
+            secret = create_token(session, name=name, role=role, org=org, authority=authority)
     except ServiceError as error:
         fail(error)
     click.echo(
-        f"token {name!r} ({role}{', ' + org if org else ''}) created; "
+        f"token {name!r} ({role}{', ' + org if org else ''}"
+        f"{', ' + authority if authority else ''}) created; "
         "the secret below is shown only once:"
     )
     click.echo(secret)

@@ -89,7 +89,7 @@ def test_listing_and_lifting_need_a_basis_and_keep_the_history(signed_in, world)
     refused = regulator.post(f"{target}/listings", {"list": "blacklist"})
     assert refused.status_code == 422 and "basis" in _errors(refused.text)
     basis = {
-        "basis.authority": "北京市发展和改革委员会",
+        "basis.authority": "北京市住房和城乡建设委员会",  # the test regulator acts for it
         "basis.document_no": "京发改〔2025〕3号",
         "basis.decided_on": "2025-01-10",
     }

@@ -191,3 +191,73 @@ def test_the_public_page_explains_the_score_in_chinese(reg, client):
     messages = [p["message"] for p in view["points"]]
     assert messages[0] == "起始分 100 分。"
     assert messages[1].startswith("一般失信记录") and view["score"] == 90
+
+
+# --- 谁认定、谁修复: regulator tokens act for one authority ------------------------------
+
+
+def _regulator(session, name: str, authority: str | None) -> dict:
+    from trading.auth import create_token
+
+    secret = create_token(session, name=name, role="regulator", authority=authority)
+    session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_only_the_deciding_authority_or_an_admin_lifts_revokes_or_repairs(
+    reg, client, tokens, session
+):
+    firm = reg.org("被处罚公司")
+    record = reg.record(firm)  # decided by 北京市住房和城乡建设委员会, the test regulator's
+    listing = reg.listing(firm)
+    other = _regulator(session, "shanghai", "上海市住房和城乡建设管理委员会")
+    unbound = _regulator(session, "unbound", None)
+    lift = {"basis": basis("2024-04-01", "沪建〔2024〕1号"), "on": "2024-04-01"}
+    revoke = {"basis": basis("2024-04-01", "沪建〔2024〕2号"), "kind": "repair"}
+    for headers in (other, unbound):
+        for path, body in (
+            (f"/api/v1/listings/{listing['id']}/lifts", lift),
+            (f"/api/v1/records/{record['id']}/revocations", revoke),
+        ):
+            refused = client.post(path, json=body, headers=headers)
+            assert refused.status_code == 403, refused.get_json()
+            assert refused.get_json()["rule"] == "credit.deciding_authority"
+    # The deciding authority lifts; an admin revokes.
+    reg.post(f"/listings/{listing['id']}/lifts", lift, 201)
+    done = client.post(
+        f"/api/v1/records/{record['id']}/revocations",
+        json={**revoke, "kind": "revocation"},
+        headers=tokens["admin"],
+    )
+    assert done.status_code == 201, done.get_json()
+
+
+def test_an_authority_is_compared_without_width_or_blanks(reg, client, session):
+    firm = reg.org("全角公司")
+    listing = reg.listing(firm)
+    same = _regulator(session, "same", " 北京市住房和城乡建设委员会 ")
+    lift = {"basis": basis("2024-04-01", "京建〔2024〕9号"), "on": "2024-04-01"}
+    response = client.post(f"/api/v1/listings/{listing['id']}/lifts", json=lift, headers=same)
+    assert response.status_code == 201, response.get_json()
+
+
+def test_the_command_line_binds_a_regulator_token_to_an_authority(app):
+    runner = app.test_cli_runner()
+    made = runner.invoke(
+        args=[
+            "tokens",
+            "create",
+            "--role",
+            "regulator",
+            "--authority",
+            "苏州市住房和城乡建设局",
+            "--name",
+            "suzhou",
+        ]
+    )
+    assert made.exit_code == 0, made.output
+    assert "苏州市住房和城乡建设局" in made.output
+    wrong = runner.invoke(
+        args=["tokens", "create", "--role", "auditor", "--authority", "某局", "--name", "x"]
+    )
+    assert wrong.exit_code != 0 and "authority" in wrong.output

@@ -58,7 +58,7 @@ def sign_in(token: ApiToken) -> Principal:
         "since": int(time.time()),
     }
     session[SESSION_CSRF] = secrets.token_urlsafe(32)
-    return Principal(token.name, token.role, token.org_uscc)
+    return Principal(token.name, token.role, token.org_uscc, token.authority)
 
 
 def sign_out() -> None:
@@ -80,7 +80,7 @@ def load_signed_in() -> Principal | None:
     if token is None or token.revoked_at is not None or token.name != stored.get("name"):
         session.pop(SESSION_USER, None)
         return None
-    return Principal(token.name, token.role, token.org_uscc)
+    return Principal(token.name, token.role, token.org_uscc, token.authority)
 
 
 def csrf_token() -> str:

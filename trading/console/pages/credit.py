@@ -46,6 +46,7 @@ from credit.schemas import (
     dump_subject,
 )
 from credit.scope import SECTORS
+from trading.auth import acting_authority, principal
 from trading.console import jobs
 from trading.console.blueprint import console, translate
 from trading.console.forms import (
@@ -268,7 +269,12 @@ def subject_lift(ref: str, listing_id: int) -> Any:
     if listing.subject_id != found.id:
         raise NotFound(f"No listing {listing_id} of this subject.", rule="credit.listing_exists")
     return _write(
-        ref, "lift", LiftInSchema(), lambda body: credit.lift_listing(session, listing_id, body)
+        ref,
+        "lift",
+        LiftInSchema(),
+        lambda body: credit.lift_listing(
+            session, listing_id, body, acting_authority=acting_authority(principal())
+        ),
     )
 
 
@@ -284,7 +290,9 @@ def subject_revocation(ref: str, record_id: int) -> Any:
         ref,
         "revocation",
         RevocationInSchema(),
-        lambda body: credit.revoke_record(session, record_id, body),
+        lambda body: credit.revoke_record(
+            session, record_id, body, acting_authority=acting_authority(principal())
+        ),
     )
 
 
