@@ -90,3 +90,34 @@ def publicity_error(severity: str | None, start: date, end: date) -> str | None:
 def default_end(severity: str | None, start: date) -> date:
     """The longest period allowed, used when a record gives no effective_to."""
     return add_months(start, PUBLICITY_MONTHS[severity][1])
+
+
+def earliest_repair(severity: str | None, decided_on: date | None, effective_from: date) -> date:
+    """The first day a negative record may be repaired (信用修复): after its minimum
+    publicity period, counted from the day the decision was made.
+
+    信用修复管理办法 (国家发展改革委, 2025-11-26, in force 2026-04-01; following
+    国办发〔2025〕22号, 关于进一步完善信用修复制度的实施方案): the publicity period runs
+    "自司法、行政公务文书认定之日起"; minor (轻微) information is in principle not
+    published, at most 3 months, and may be repaired once the legal duty is fulfilled (no
+    minimum); general (一般) has a minimum of 3 months and a maximum of 1 year, serious
+    (严重) a minimum of 1 year and a maximum of 3 years; "最短公示期届满后，信用主体方可按规定
+    申请信用修复", and after the maximum the publication stops by itself. The 2023 trial
+    measures it replaces had the same minimums, so one rule serves every repair date.
+    """
+    low = PUBLICITY_MONTHS[severity][0] if severity in PUBLICITY_MONTHS else 0
+    return add_months(decided_on or effective_from, low)
+
+
+def repair_error(
+    severity: str | None, decided_on: date | None, effective_from: date, on: date
+) -> str | None:
+    """Why a repair taking effect ``on`` comes too early, or None."""
+    earliest = earliest_repair(severity, decided_on, effective_from)
+    if on < earliest:
+        months = PUBLICITY_MONTHS[severity][0]
+        return (
+            f"{severity}: repairable only after the minimum publicity period of {months} "
+            f"months, from {earliest.isoformat()} (信用修复管理办法)"
+        )
+    return None

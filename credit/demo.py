@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from credit import services
+from credit.categories import earliest_repair
 from credit.identifiers import make_resident_id, make_uscc
 
 CITIES = {
@@ -296,6 +297,7 @@ def load(session: Session, rng: random.Random) -> str:
 
     # 3. Poor performance, refusals to sign, one credit repair.
     others = bidders[40:]
+    repaired = False
     for i, firm in enumerate(rng.sample(others, 18)):
         city = next(c for c, regions in CITIES.items() if firm.region in regions)
         start = ago(rng.randrange(20, 300))
@@ -330,7 +332,13 @@ def load(session: Session, rng: random.Random) -> str:
             },
         )
         records += 1
-        if i == 0 and severity != "minor":
+        # The first record past its minimum publicity period is repaired (信用修复).
+        if (
+            not repaired
+            and severity != "minor"
+            and earliest_repair(severity, start, start) <= ago(5)
+        ):
+            repaired = True
             services.revoke_record(
                 session,
                 record.id,

@@ -56,6 +56,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from credit import changes
+from credit.categories import repair_error
 from credit.identifiers import mask_resident_id
 from credit.models import CreditChange, CreditRecord, Listing, ListingLift, Relation, Subject
 from credit.scope import pack, unpack
@@ -729,6 +730,16 @@ class _Batch:
             else:
                 if p.clean["event"] == "repair" and target.polarity != "negative":
                     self._reject(p, "kind", "only a negative record can be repaired")
+                    continue
+                if p.clean["event"] == "repair" and (
+                    message := repair_error(
+                        target.severity,
+                        target.basis_decided_on,
+                        target.effective_from,
+                        p.clean["effective_from"],
+                    )
+                ):
+                    self._reject(p, "on", message)
                     continue
                 row = dict(p.clean)
             superseded.add(target.id)

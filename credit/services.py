@@ -17,6 +17,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from credit import changes
+from credit.categories import repair_error
 from credit.identifiers import InvalidIdentifier, mask_resident_id, validate_resident_id
 from credit.models import CreditRecord, Listing, ListingLift, Relation, Subject
 from credit.scope import covering_regions, pack
@@ -387,6 +388,19 @@ def revoke_record(
     clean, errors = revocation_fields(data, today=today or date.today())
     if clean.get("event") == "repair" and record.polarity != "negative":
         errors.setdefault("kind", []).append("only a negative record can be repaired (信用修复)")
+    elif (
+        clean.get("event") == "repair"
+        and clean.get("effective_from")
+        and (
+            message := repair_error(
+                record.severity,
+                record.basis_decided_on,
+                record.effective_from,
+                clean["effective_from"],
+            )
+        )
+    ):
+        errors.setdefault("on", []).append(message)
     if errors:
         raise Invalid(errors, rule="credit.revocation_valid")
     check_deciding_authority(record.basis_authority, acting_authority, f"record {record.id}")

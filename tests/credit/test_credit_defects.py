@@ -193,6 +193,56 @@ def test_the_public_page_explains_the_score_in_chinese(reg, client):
     assert messages[1].startswith("一般失信记录") and view["score"] == 90
 
 
+# --- repair after the minimum publicity period (信用修复管理办法) ----------------------
+
+
+@pytest.mark.parametrize(
+    "severity, effective_to, too_early, earliest",
+    [
+        ("general", "2025-01-01", "2024-05-31", "2024-06-01"),  # 3 months from 2024-03-01
+        ("serious", "2026-03-01", "2025-02-28", "2025-03-01"),  # 1 year
+    ],
+)
+def test_a_repair_waits_for_the_minimum_publicity_period(
+    reg, client, tokens, severity, effective_to, too_early, earliest
+):
+    firm = reg.org()
+    record = reg.record(firm, severity=severity, effective_to=effective_to)
+    body = {"basis": basis(too_early, "京信修〔2024〕1号"), "kind": "repair"}
+    refused = reg.post(f"/records/{record['id']}/revocations", body, 422).get_json()
+    assert earliest in refused["errors"]["on"][0]
+    # A revocation (撤销: the decision was wrong) is not a repair and has no waiting time.
+    body = {**body, "basis": basis(earliest, "京信修〔2024〕2号")}
+    reg.post(f"/records/{record['id']}/revocations", body, 201)
+
+
+def test_a_minor_record_may_be_repaired_at_once(reg):
+    firm = reg.org()
+    record = reg.record(firm, severity="minor", effective_to="2024-05-31")
+    body = {"basis": basis("2024-03-02", "京信修〔2024〕3号"), "kind": "repair"}
+    reg.post(f"/records/{record['id']}/revocations", body, 201)
+
+
+def test_an_imported_repair_before_the_minimum_period_is_rejected(reg, client, tokens):
+    firm = reg.org()
+    record = reg.record(firm, source={"platform": "p1", "id": "R1"})  # serious
+    row = {
+        "type": "revocation",
+        "source": {"platform": "p1", "id": "R1-repair"},
+        "record": {"platform": "p1", "id": "R1"},
+        "kind": "repair",
+        "basis": basis("2024-09-01", "京信修〔2024〕4号"),
+    }
+    result = client.post(
+        "/api/v1/exchange/imports",
+        data=json.dumps(row, ensure_ascii=False) + "\n",
+        content_type="application/x-ndjson",
+        headers=tokens["regulator"],
+    ).get_json()
+    assert result["accepted"] == 0 and "on" in result["rejected"][0]["errors"], result
+    assert record["id"]
+
+
 # --- 谁认定、谁修复: regulator tokens act for one authority ------------------------------
 
 
@@ -213,7 +263,7 @@ def test_only_the_deciding_authority_or_an_admin_lifts_revokes_or_repairs(
     other = _regulator(session, "shanghai", "上海市住房和城乡建设管理委员会")
     unbound = _regulator(session, "unbound", None)
     lift = {"basis": basis("2024-04-01", "沪建〔2024〕1号"), "on": "2024-04-01"}
-    revoke = {"basis": basis("2024-04-01", "沪建〔2024〕2号"), "kind": "repair"}
+    revoke = {"basis": basis("2025-04-01", "沪建〔2025〕2号"), "kind": "repair"}
     for headers in (other, unbound):
         for path, body in (
             (f"/api/v1/listings/{listing['id']}/lifts", lift),

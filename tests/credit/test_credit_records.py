@@ -134,7 +134,8 @@ def test_revoking_twice_or_without_basis_is_refused(reg):
 
 def test_credit_repair_applies_to_negative_records_only(reg):
     firm = reg.org()
-    record = reg.record(firm)
+    # General: repairable after its 3-month minimum publicity period (from 2024-06-01).
+    record = reg.record(firm, severity="general", effective_to="2025-01-01")
     positive = reg.post(
         f"/subjects/{firm['id']}/records",
         {
