@@ -253,8 +253,10 @@ def lift_listing(body, listing_id: int):
 # --- credit view and eligibility -----------------------------------------------------
 
 
-def _credit_answer(subject: Subject, on: date, *, unmask: bool) -> dict:
-    view = services.credit_view(get_session(), subject, on)
+def _credit_answer(
+    subject: Subject, on: date, *, unmask: bool, known_on: date | None = None
+) -> dict:
+    view = services.credit_view(get_session(), subject, on, known_on)
     history = view.pop("history")
     view["subject"] = dump_subject(subject, unmask=unmask)
     view["records"] = [
@@ -273,7 +275,9 @@ def _credit_answer(subject: Subject, on: date, *, unmask: bool) -> dict:
 def credit(args, ref: str):
     """Score and grade on a date, each point with its rule, and the full history."""
     subject = services.resolve_subject(get_session(), ref)
-    return _credit_answer(subject, args.get("as_of") or date.today(), unmask=_unmask())
+    return _credit_answer(
+        subject, args.get("as_of") or date.today(), unmask=_unmask(), known_on=args.get("known_on")
+    )
 
 
 _ELIGIBILITY_PARAMETERS = [
@@ -438,7 +442,7 @@ def _blacklist_entry(listing, subject, lift, on: date, *, unmask: bool, public: 
         subject_kind=subject.kind,
     )
     if public:
-        for key in ("source", "created_at"):
+        for key in ("source", "created_at", "known_at"):
             entry.pop(key, None)
     return entry
 
@@ -560,11 +564,15 @@ def public_credit(uscc: str):
 
 
 def _public_record(record: dict) -> dict:
-    return {k: v for k, v in record.items() if k not in ("source", "created_at", "superseded_by")}
+    return {
+        k: v
+        for k, v in record.items()
+        if k not in ("source", "created_at", "known_at", "superseded_by")
+    }
 
 
 def _public_listing(listing: dict) -> dict:
-    return {k: v for k, v in listing.items() if k not in ("source", "created_at")}
+    return {k: v for k, v in listing.items() if k not in ("source", "created_at", "known_at")}
 
 
 @public_blp.route("/blacklist", methods=["GET"])

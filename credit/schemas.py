@@ -166,7 +166,13 @@ class LiftInSchema(Body):
 
 
 class AsOfSchema(ma.Schema):
-    as_of = fields.Date(metadata={"description": "Default: today"})
+    as_of = fields.Date(metadata={"description": "What was true on this day. Default: today"})
+    known_on = fields.Date(
+        metadata={
+            "description": "What the register said at the end of this day (China time): "
+            "rows it learned of later are left out. Default: everything known now"
+        }
+    )
 
 
 class EligibilityQuerySchema(ma.Schema):
@@ -263,6 +269,7 @@ class RecordSchema(ma.Schema):
     effective_to = fields.Date(allow_none=True)
     source = fields.Dict()
     created_at = fields.DateTime()
+    known_at = fields.DateTime(metadata={"description": "When this register learned of it"})
     status = fields.String(
         metadata={
             "description": "On the date asked: pending, active, "
@@ -280,6 +287,7 @@ class LiftSchema(ma.Schema):
     basis = fields.Nested(LegalBasisOutSchema)
     source = fields.Dict()
     created_at = fields.DateTime()
+    known_at = fields.DateTime(metadata={"description": "When this register learned of it"})
 
 
 class ListingSchema(ma.Schema):
@@ -294,6 +302,7 @@ class ListingSchema(ma.Schema):
     basis = fields.Nested(LegalBasisOutSchema)
     source = fields.Dict()
     created_at = fields.DateTime()
+    known_at = fields.DateTime(metadata={"description": "When this register learned of it"})
     lift = fields.Nested(LiftSchema, allow_none=True)
     status = fields.String(metadata={"description": "pending, active, ended or lifted"})
 
@@ -339,6 +348,7 @@ class CreditPointSchema(ma.Schema):
 class CreditViewSchema(ma.Schema):
     subject = fields.Nested(SubjectSchema)
     as_of = fields.Date()
+    known_on = fields.Date(allow_none=True)
     score = fields.Integer()
     grade = fields.String()
     points = fields.List(fields.Nested(CreditPointSchema))
@@ -462,6 +472,7 @@ def dump_record(
         "effective_to": record.effective_to,
         "source": {"platform": record.source_platform, "id": record.source_id},
         "created_at": record.created_at,
+        "known_at": record.created_at,
         "status": status,
         "superseded_by": superseded_by,
     }
@@ -476,6 +487,7 @@ def dump_lift(lift: ListingLift) -> dict:
         "basis": _basis(lift),
         "source": {"platform": lift.source_platform, "id": lift.source_id},
         "created_at": lift.created_at,
+        "known_at": lift.created_at,
     }
 
 
@@ -494,6 +506,7 @@ def dump_listing(listing: Listing, lift: ListingLift | None, on: date) -> dict:
         "basis": _basis(listing),
         "source": {"platform": listing.source_platform, "id": listing.source_id},
         "created_at": listing.created_at,
+        "known_at": listing.created_at,
         "lift": dump_lift(lift) if lift else None,
         "status": listing_status(listing, lift, on),
     }

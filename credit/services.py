@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from credit import changes
@@ -607,20 +607,47 @@ def record_status(record: CreditRecord, later: CreditRecord | None, on: date) ->
     return "active"
 
 
-def subject_history(session: Session, subject: Subject, on: date) -> dict:
-    """Every record and listing of ``subject`` with its status on ``on``."""
+#: China Standard Time (UTC+8, no daylight saving): a ``known_on`` day ends at 24:00 there.
+_CST_OFFSET = timedelta(hours=8)
+
+
+def known_by(known_on: date) -> datetime:
+    """The first instant (naive UTC, as ``created_at`` is stored) after the China day
+    ``known_on``: a row created before it was in the register on that day."""
+    return datetime.combine(known_on + timedelta(days=1), time()) - _CST_OFFSET
+
+
+def subject_history(
+    session: Session, subject: Subject, on: date, known_on: date | None = None
+) -> dict:
+    """Every record and listing of ``subject`` with its status on ``on``.
+
+    Two dates, two questions (bitemporal): ``on`` is *what was true on that day*; with
+    ``known_on`` only what the register had been told by the end of that day counts
+    (each row's ``created_at`` is when it was known here), so "what did the register say
+    on D about D'" is answered as it was then, even after a later retroactive revocation.
+    """
+    known = [] if known_on is None else [known_by(known_on)]
     records = list(
         session.scalars(
             select(CreditRecord)
-            .where(CreditRecord.subject_id == subject.id)
+            .where(
+                CreditRecord.subject_id == subject.id,
+                *(CreditRecord.created_at < k for k in known),
+            )
             .order_by(CreditRecord.effective_from, CreditRecord.id)
         )
     )
     later_of = {r.refers_to_id: r for r in records if r.refers_to_id is not None}
     listing_rows = session.execute(
         select(Listing, ListingLift)
-        .outerjoin(ListingLift, ListingLift.listing_id == Listing.id)
-        .where(Listing.subject_id == subject.id)
+        .outerjoin(
+            ListingLift,
+            and_(
+                ListingLift.listing_id == Listing.id, *(ListingLift.created_at < k for k in known)
+            ),
+        )
+        .where(Listing.subject_id == subject.id, *(Listing.created_at < k for k in known))
         .order_by(Listing.starts_on, Listing.id)
     ).all()
     return {
@@ -633,12 +660,15 @@ def subject_history(session: Session, subject: Subject, on: date) -> dict:
     }
 
 
-def credit_view(session: Session, subject: Subject, on: date | None = None) -> dict:
-    """Score, grade, the points that make them, and the full history, as of ``on``."""
+def credit_view(
+    session: Session, subject: Subject, on: date | None = None, known_on: date | None = None
+) -> dict:
+    """Score, grade, the points that make them, and the full history, as of ``on`` (and,
+    with ``known_on``, as the register stood at the end of that day)."""
     from credit.scoring import ActiveListing, ActiveRecord, score
 
     on = on or date.today()
-    history = subject_history(session, subject, on)
+    history = subject_history(session, subject, on, known_on)
     active_records = [r for r, _later, status in history["records"] if status == "active"]
     active_listings = [lst for lst, _lift, status in history["listings"] if status == "active"]
     result = score(
@@ -661,6 +691,7 @@ def credit_view(session: Session, subject: Subject, on: date | None = None) -> d
     )
     return {
         "as_of": on,
+        "known_on": known_on,
         "score": result.score,
         "grade": result.grade,
         "points": [p.as_dict() for p in result.points],

@@ -198,6 +198,22 @@ def basis(data: dict, errors: Errors, *, required: bool, today: date) -> dict | 
     }
 
 
+def not_before_decision(
+    errors: Errors, field: str, value: date | None, legal: dict | None, what: str
+) -> None:
+    """A decision takes effect on or after the day it was made: an earlier date would
+    rewrite what the register said in the past (a record "effective 2019" decided in 2026).
+    Answers as the register stood on a day are kept by ``known_on`` (each row's
+    ``created_at`` is when this register learned of it)."""
+    if value and legal and value < legal["basis_decided_on"]:
+        _add(
+            errors,
+            field,
+            f"{what} must not take effect before its decision "
+            f"(basis.decided_on {legal['basis_decided_on'].isoformat()})",
+        )
+
+
 # --- bodies --------------------------------------------------------------------------
 
 
@@ -319,6 +335,7 @@ def record_fields(data: dict, *, today: date, source_required: bool = False) -> 
     start = day(data, "effective_from", errors, required=legal is None)
     if start is None and legal is not None:
         start = legal["basis_decided_on"]
+    not_before_decision(errors, "effective_from", start, legal, "a record")
     end = day(data, "effective_to", errors, required=False)
     if start and "severity" not in errors and polarity in ("negative", "positive"):
         if end is None:
@@ -352,6 +369,8 @@ def revocation_fields(
     on = day(data, "on", errors, required=False)
     if on is None and legal is not None:
         on = legal["basis_decided_on"]
+    if kind == "repair":  # a revocation (撤销) may void a record from its start; a repair not
+        not_before_decision(errors, "on", on, legal, "a repair")
     reason = text(data, "reason", errors, required=False, max_len=4000)
     platform, source_id = source(data, errors, required=source_required)
     clean = {
@@ -377,6 +396,7 @@ def listing_fields(
     start = day(data, "start", errors, required=legal is None)
     if start is None and legal is not None:
         start = legal["basis_decided_on"]
+    not_before_decision(errors, "start", start, legal, "a listing")
     end = day(data, "end", errors, required=False)
     if start and end and end < start:
         _add(errors, "end", "must not be before start")
@@ -414,6 +434,7 @@ def lift_fields(data: dict, *, today: date, source_required: bool = False) -> tu
     on = day(data, "on", errors, required=False)
     if on is None and legal is not None:
         on = legal["basis_decided_on"]
+    not_before_decision(errors, "on", on, legal, "a lift")
     reason = text(data, "reason", errors, required=False, max_len=4000)
     platform, source_id = source(data, errors, required=source_required)
     clean = {

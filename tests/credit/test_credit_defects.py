@@ -311,3 +311,67 @@ def test_the_command_line_binds_a_regulator_token_to_an_authority(app):
         args=["tokens", "create", "--role", "auditor", "--authority", "某局", "--name", "x"]
     )
     assert wrong.exit_code != 0 and "authority" in wrong.output
+
+
+# --- backdated decisions and what the register said (bitemporal) -----------------------
+
+
+def test_a_record_effective_before_its_decision_is_refused(reg):
+    firm = reg.org()
+    response = reg.record(
+        firm,
+        expect=422,
+        basis=basis("2026-01-05", "京建法罚〔2026〕1号"),
+        effective_from="2019-03-01",
+        effective_to="2020-03-01",
+    )
+    assert "before its decision" in response["errors"]["effective_from"][0]
+
+
+def test_a_listing_or_lift_before_its_decision_is_refused(reg):
+    firm = reg.org()
+    response = reg.listing(firm, expect=422, basis=basis("2024-03-05"), start="2024-03-01")
+    assert "start" in response["errors"]
+    listing = reg.listing(firm)
+    lift = {"basis": basis("2024-05-01", "京建〔2024〕7号"), "on": "2024-04-01"}
+    refused = reg.post(f"/listings/{listing['id']}/lifts", lift, 422).get_json()
+    assert "on" in refused["errors"]
+
+
+def _known_since(session, table: str, row_id: int, when: str) -> None:
+    # Stands for the passage of time: the row reached the register on ``when``.
+    from sqlalchemy import text
+
+    session.execute(
+        text(f"UPDATE {table} SET created_at = :at WHERE id = :id"), {"at": when, "id": row_id}
+    )
+    session.commit()
+
+
+def test_a_retroactive_revocation_leaves_what_the_register_said_readable(reg, session):
+    firm = reg.org()
+    record = reg.record(firm)  # serious, decided and effective 2024-03-01
+    _known_since(session, "credit_records", record["id"], "2024-03-01 02:00:00")
+    # Revoked today, void from the start (撤销 of a wrong decision).
+    revoke = {"basis": basis(date.today().isoformat(), "京复〔2026〕1号"), "on": "2024-03-01"}
+    reg.post(f"/records/{record['id']}/revocations", revoke, 201)
+
+    now = reg.credit(firm, as_of="2024-05-01")
+    assert now["score"] == 100 and now["known_on"] is None
+    response = reg.client.get(
+        f"/api/v1/subjects/{firm['id']}/credit",
+        query_string={"as_of": "2024-05-01", "known_on": "2024-05-01"},
+        headers=reg.tokens["auditor"],
+    )
+    then = response.get_json()
+    assert then["score"] == 60 and then["active_records"] == [record["id"]]
+    assert then["known_on"] == "2024-05-01"
+    (shown,) = then["records"]  # the revocation was not known yet
+    assert shown["status"] == "active" and shown["known_at"].startswith("2024-03-01")
+    # Before the record reached the register, the register knew of nothing.
+    earlier = reg.client.get(
+        f"/api/v1/subjects/{firm['id']}/credit",
+        query_string={"as_of": "2024-05-01", "known_on": "2024-02-28"},
+        headers=reg.tokens["auditor"],
+    ).get_json()
+    assert earlier["records"] == [] and earlier["score"] == 100

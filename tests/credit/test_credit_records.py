@@ -44,7 +44,11 @@ def test_a_negative_record_without_its_legal_basis_is_422(reg):
 def test_the_publicity_period_is_bounded_by_severity(reg, severity, start, end, ok):
     firm = reg.org()
     fields = dict(
-        severity=severity, effective_from=start, effective_to=end, category="poor_performance"
+        severity=severity,
+        effective_from=start,
+        effective_to=end,
+        category="poor_performance",
+        basis=basis(start),
     )
     if ok:
         reg.record(firm, **fields)
