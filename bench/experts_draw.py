@@ -45,11 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from credit.identifiers import make_resident_id, make_uscc  # noqa: E402
 from credit.regions import load_regions  # noqa: E402
-from experts import clock, specialties  # noqa: E402
+from experts import specialties  # noqa: E402
 from experts.draws import DrawSettings, draw_experts  # noqa: E402
 from experts.models import DrawGroup, DrawRound  # noqa: E402
 from experts.services import codes_with_ancestors  # noqa: E402
-from trading import migrate  # noqa: E402
+from trading import (
+    clock,  # noqa: E402
+    migrate,  # noqa: E402
+)
 from trading.db import Database  # noqa: E402
 
 ADMIN_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")

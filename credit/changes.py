@@ -12,12 +12,11 @@ rendered from them when the feed is read (:func:`read_feed`) and is the same at 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from credit.models import CreditChange
+from trading import clock
 from trading.audit import AuditHead
 
 _PENDING = "credit_changes_pending"
@@ -37,7 +36,7 @@ def write_now(session: Session, rows: list[tuple[str, int, int | None]]) -> None
     if not rows:
         return
     lock_feed(session)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = clock.now()
     session.execute(
         CreditChange.__table__.insert(),
         [{"at": now, "type": t, "entity_id": e, "subject_id": s} for t, e, s in rows],

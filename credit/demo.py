@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from credit import services
 from credit.categories import earliest_repair
 from credit.identifiers import make_resident_id, make_uscc
+from trading import clock
 
 CITIES = {
     "南京": ["320102", "320104", "320105", "320106", "320111", "320115"],
@@ -117,7 +118,7 @@ def _person_name(rng: random.Random) -> str:
 
 
 def load(session: Session, rng: random.Random) -> str:
-    today = date.today()
+    today = clock.today()
 
     def ago(days: int) -> date:
         return today - timedelta(days=days)

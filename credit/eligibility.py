@@ -63,6 +63,7 @@ from credit import gate
 from credit.categories import CATEGORIES
 from credit.models import CreditRecord, Listing, ListingLift, Subject
 from credit.scope import SECTORS, in_scope
+from trading import clock
 from trading.db import storable_id
 from trading.errors import Invalid, NotFound
 
@@ -391,7 +392,7 @@ def eligibility_of(
     round trip (the HTTP gate). Answers ``(subject id, eligibility)``, or ``(None, None)``
     when no subject has that ref."""
     _check_args(purpose, sector, region)
-    on = on or date.today()
+    on = on or clock.today()
     if isinstance(ref, int):
         key, value = "id", ref
     else:
@@ -445,7 +446,7 @@ def eligibility_many(
     Ids that name no subject are left out of the answer.
     """
     _check_args(purpose, sector, region)
-    on = on or date.today()
+    on = on or clock.today()
     ids = list(dict.fromkeys(int(i) for i in subject_ids))
     if not ids:
         return {}

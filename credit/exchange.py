@@ -47,7 +47,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import IO, Any
 
 from sqlalchemy import Integer, String, Table, any_, bindparam, func, select
@@ -70,7 +70,7 @@ from credit.validate import (
     revocation_fields,
     subject_fields,
 )
-from trading import audit
+from trading import audit, clock
 
 BATCH_SIZE = 2000
 ROW_TYPES = ("subject", "relation", "record", "revocation", "listing", "lift")
@@ -362,7 +362,7 @@ class _Batch:
         self.result = result
         self.subjects = subject_cache  # ref -> (id, kind)
         self.postgres = session.get_bind().dialect.name == "postgresql"
-        self.now = datetime.now(UTC).replace(tzinfo=None)
+        self.now = clock.now()
         self.applied: dict[str, list[int]] = {}
         self.feed: list[tuple[str, int, int | None]] = []
         self.lift_subjects: dict[int, int] = {}  # listing id -> subject id, for the feed
@@ -911,7 +911,7 @@ def import_rows(
     A batch that fails is rolled back as a whole and its error raised: the batches before
     it stay committed, and running the import again finds their rows as duplicates.
     """
-    today = today or date.today()
+    today = today or clock.today()
     result = ImportResult()
     subject_cache: dict[str, tuple[int, str]] = {}
     for chunk in _in_background(_read_chunks(rows, batch_size, today)):

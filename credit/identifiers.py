@@ -27,6 +27,8 @@ import unicodedata
 from stdnum.cn import ric as _stdnum_ric
 from stdnum.cn import uscc as _stdnum_uscc
 
+from trading import clock
+
 __all__ = [
     "USCC_ALPHABET",
     "USCC_ENTITY_TYPES",
@@ -239,7 +241,7 @@ def validate_resident_id(value: str, *, today: datetime.date | None = None) -> s
         raise InvalidIdentifier(f"birth date {birth_text} is not a date") from None
     if birth.year < _EARLIEST_BIRTH_YEAR:
         raise InvalidIdentifier(f"birth date {birth_text} is before {_EARLIEST_BIRTH_YEAR}")
-    if birth > (today or datetime.date.today()):
+    if birth > (today or clock.today()):
         raise InvalidIdentifier(f"birth date {birth_text} is in the future")
     check = resident_id_check_character(number[:17])
     if number[17] != check:

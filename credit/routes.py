@@ -50,6 +50,7 @@ from credit.schemas import (
     dump_subject,
 )
 from credit.scope import SECTORS
+from trading import clock
 from trading.auth import access, acting_authority, principal
 from trading.db import get_session
 from trading.errors import ErrorSchema, Invalid, NotFound, ServiceError, documents_errors
@@ -188,7 +189,7 @@ def get_record(record_id: int):
     session = get_session()
     record = services.get_record(session, record_id)
     later = services.superseded_by(session, record)
-    status = services.record_status(record, later, date.today())
+    status = services.record_status(record, later, clock.today())
     return dump_record(record, status, later.id if later else None)
 
 
@@ -220,7 +221,7 @@ def list_subject(body, ref: str):
     session = get_session()
     subject = services.resolve_subject(session, ref)
     listing = services.list_subject(session, subject, body)
-    return dump_listing(listing, None, date.today())
+    return dump_listing(listing, None, clock.today())
 
 
 @blp.route("/listings/<int:listing_id>", methods=["GET"])
@@ -231,7 +232,7 @@ def get_listing(listing_id: int):
     """A listing with its lift, if any, and its status today."""
     session = get_session()
     listing = services.get_listing(session, listing_id)
-    return dump_listing(listing, services.lift_of(session, listing), date.today())
+    return dump_listing(listing, services.lift_of(session, listing), clock.today())
 
 
 @blp.route("/listings/<int:listing_id>/lifts", methods=["POST"])
@@ -247,7 +248,7 @@ def lift_listing(body, listing_id: int):
         session, listing_id, body, acting_authority=acting_authority(principal())
     )
     listing = services.get_listing(session, listing_id)
-    return dump_listing(listing, lift, date.today())
+    return dump_listing(listing, lift, clock.today())
 
 
 # --- credit view and eligibility -----------------------------------------------------
@@ -276,7 +277,7 @@ def credit(args, ref: str):
     """Score and grade on a date, each point with its rule, and the full history."""
     subject = services.resolve_subject(get_session(), ref)
     return _credit_answer(
-        subject, args.get("as_of") or date.today(), unmask=_unmask(), known_on=args.get("known_on")
+        subject, args.get("as_of") or clock.today(), unmask=_unmask(), known_on=args.get("known_on")
     )
 
 
@@ -340,7 +341,7 @@ def subject_eligibility(ref: str):
     # answer, already in the documented shape, is not passed through the schema again.
     args = _query(request._get_current_object().environ.get("QUERY_STRING", ""))
     purpose, sector, region = args.get("purpose"), args.get("sector"), args.get("region")
-    on = date.today()
+    on = clock.today()
     if args.get("on"):
         try:
             on = date.fromisoformat(args["on"])
@@ -465,7 +466,7 @@ def _blacklist_entry(listing, subject, lift, on: date, *, unmask: bool, public: 
 )
 def blacklist(args):
     """Listings in force on a date whose scope covers the sector and region."""
-    on = args.get("on") or date.today()
+    on = args.get("on") or clock.today()
     stmt = services.listings_query(
         args.get("sector"), args.get("region"), on, args["list"], args.get("q")
     )
@@ -550,7 +551,7 @@ def public_credit(uscc: str):
     subject = services.find_subject(session, ref) if len(ref) == 18 else None
     if subject is None or subject.uscc != ref:
         raise NotFound("No organisation with this USCC.", rule="credit.subject_exists")
-    today = date.today()
+    today = clock.today()
     view = _credit_answer(subject, today, unmask=False)
     active = set(view.pop("active_records")) | set(view.pop("active_listings"))
     view["subject"] = dump_subject(subject, public=True)
@@ -583,7 +584,7 @@ def public_blacklist(args):
     """The blacklist (or, with ``list=abnormal``, the abnormal list) in force today;
     personal names and ID numbers masked, and a name search never matches a person (it
     would confirm whose masked name it is)."""
-    today = date.today()
+    today = clock.today()
     stmt = services.listings_query(
         args.get("sector"), args.get("region"), today, args["list"], args.get("q"), public=True
     )

@@ -27,6 +27,7 @@ from credit.models import (
     Subject,
 )
 from credit.scope import SECTORS, unpack
+from trading.fields import UtcDateTime
 from trading.pagination import PageArgs
 
 _CATEGORY_HELP = "Code or Chinese name: " + ", ".join(
@@ -227,7 +228,7 @@ class SubjectSchema(ma.Schema):
     )
     region = fields.String()
     source = fields.Dict(allow_none=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class RelationSchema(ma.Schema):
@@ -268,8 +269,8 @@ class RecordSchema(ma.Schema):
     effective_from = fields.Date()
     effective_to = fields.Date(allow_none=True)
     source = fields.Dict()
-    created_at = fields.DateTime()
-    known_at = fields.DateTime(metadata={"description": "When this register learned of it"})
+    created_at = UtcDateTime()
+    known_at = UtcDateTime(metadata={"description": "When this register learned of it"})
     status = fields.String(
         metadata={
             "description": "On the date asked: pending, active, "
@@ -286,8 +287,8 @@ class LiftSchema(ma.Schema):
     reason = fields.String(allow_none=True)
     basis = fields.Nested(LegalBasisOutSchema)
     source = fields.Dict()
-    created_at = fields.DateTime()
-    known_at = fields.DateTime(metadata={"description": "When this register learned of it"})
+    created_at = UtcDateTime()
+    known_at = UtcDateTime(metadata={"description": "When this register learned of it"})
 
 
 class ListingSchema(ma.Schema):
@@ -301,8 +302,8 @@ class ListingSchema(ma.Schema):
     reason = fields.String(allow_none=True)
     basis = fields.Nested(LegalBasisOutSchema)
     source = fields.Dict()
-    created_at = fields.DateTime()
-    known_at = fields.DateTime(metadata={"description": "When this register learned of it"})
+    created_at = UtcDateTime()
+    known_at = UtcDateTime(metadata={"description": "When this register learned of it"})
     lift = fields.Nested(LiftSchema, allow_none=True)
     status = fields.String(metadata={"description": "pending, active, ended or lifted"})
 
@@ -383,7 +384,7 @@ class ImportResultSchema(ma.Schema):
 
 class CreditChangeSchema(ma.Schema):
     cursor = fields.Integer()
-    at = fields.DateTime()
+    at = UtcDateTime()
     type = fields.String()
     data = fields.Dict(metadata={"description": "The row in the exchange file format"})
 

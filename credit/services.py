@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
@@ -30,7 +30,7 @@ from credit.validate import (
     revocation_fields,
     subject_fields,
 )
-from trading import audit
+from trading import audit, clock
 from trading.db import storable_id
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -41,7 +41,7 @@ PERSON_KINDS = ("practitioner",)
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return clock.now()
 
 
 def new_source_id() -> str:
@@ -333,7 +333,7 @@ def add_record(
     With ``corrects: <record id>`` it is a correction that replaces that record of the same
     subject from its own ``effective_from``.
     """
-    clean, errors = record_fields(data, today=today or date.today())
+    clean, errors = record_fields(data, today=today or clock.today())
     corrected = None
     if data.get("corrects") not in (None, ""):
         try:
@@ -385,7 +385,7 @@ def revoke_record(
     or the command line); only the record's deciding authority may revoke or repair it.
     """
     record = get_record(session, record_id)
-    clean, errors = revocation_fields(data, today=today or date.today())
+    clean, errors = revocation_fields(data, today=today or clock.today())
     if clean.get("event") == "repair" and record.polarity != "negative":
         errors.setdefault("kind", []).append("only a negative record can be repaired (信用修复)")
     elif (
@@ -448,7 +448,7 @@ def list_subject(
     session: Session, subject: Subject, data: dict, today: date | None = None
 ) -> Listing:
     """Move a subject onto a list: ``{list, basis, start, end?, sectors?, regions?}``."""
-    clean, errors = listing_fields(data, today=today or date.today())
+    clean, errors = listing_fields(data, today=today or clock.today())
     if message := listing_subject_error(clean["kind"], subject.kind):
         errors.setdefault("list", []).append(message)
     if errors:
@@ -490,7 +490,7 @@ def lift_listing(
     """Move a subject off a list: ``{basis, on?}``; once per listing, and only by the
     authority that listed (``acting_authority``, None: unrestricted)."""
     listing = get_listing(session, listing_id)
-    clean, errors = lift_fields(data, today=today or date.today())
+    clean, errors = lift_fields(data, today=today or clock.today())
     if clean.get("lifted_on") and clean["lifted_on"] < listing.starts_on:
         errors.setdefault("on", []).append(
             f"must not be before the listing starts ({listing.starts_on.isoformat()})"
@@ -558,7 +558,7 @@ def listings_query(
     with the subject and the lift (if any, later than ``on``). With ``public`` a search by
     name matches organisations only: persons are shown masked (政务公开), and matching the
     full name would unmask them."""
-    on = on or date.today()
+    on = on or clock.today()
     stmt = (
         select(Listing, Subject, ListingLift)
         .join(Subject, Subject.id == Listing.subject_id)
@@ -667,7 +667,7 @@ def credit_view(
     with ``known_on``, as the register stood at the end of that day)."""
     from credit.scoring import ActiveListing, ActiveRecord, score
 
-    on = on or date.today()
+    on = on or clock.today()
     history = subject_history(session, subject, on, known_on)
     active_records = [r for r, _later, status in history["records"] if status == "active"]
     active_listings = [lst for lst, _lift, status in history["listings"] if status == "active"]

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from credit.identifiers import make_resident_id, make_uscc
 from credit.models import CreditRecord, Subject
-from experts import clock, services, specialties
+from experts import services, specialties
 from experts.draws import DrawSettings, draw_experts
 from experts.models import Expert
+from trading import clock
 from trading.errors import ServiceError
 
 EXPERTS = 300
@@ -97,7 +98,7 @@ def load(session: Session, rng: random.Random) -> str:
                 "title": "高级工程师",
             },
         )
-    today = now.date()
+    today = clock.china_date(now)
     for expert in rng.sample(made, 12):
         start = today + timedelta(days=rng.randrange(0, 30))
         services.add_leave(

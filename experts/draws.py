@@ -45,7 +45,6 @@ from sqlalchemy.orm import Session
 from credit import services as credit
 from credit.eligibility import eligibility_many
 from credit.models import Subject
-from experts import clock
 from experts import draw as engine
 from experts.batch import fetch_rows, id_filters
 from experts.conflicts import Candidate, Parties, Reason, conflicts_for
@@ -68,7 +67,7 @@ from experts.services import (
     local_scope,
     region_condition,
 )
-from trading import audit
+from trading import audit, clock
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 
 MAX_ATTEMPTS = 8
@@ -230,18 +229,13 @@ def _candidates(
     return found
 
 
-def _month(moment: datetime) -> tuple[datetime, datetime]:
-    first = datetime(moment.year, moment.month, 1)
-    following = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1)
-    return first, following
-
-
 def booking_reasons(
     session: Session, expert_ids: Iterable[int], ctx: Context
 ) -> dict[int, list[Reason]]:
     """Booked in an overlapping window, or at the monthly cap in the window's month."""
     reasons: dict[int, list[Reason]] = {}
-    first, following = _month(ctx.start)
+    first, following = clock.china_month_bounds(ctx.start)
+    month = f"{clock.china_date(ctx.start):%Y-%m}"
     for condition in id_filters(session, ExpertBooking.expert_id, expert_ids):
         overlapping = select(ExpertBooking.expert_id, ExpertBooking.draw_id).where(
             condition,
@@ -268,7 +262,7 @@ def booking_reasons(
             reasons.setdefault(expert_id, []).append(
                 Reason(
                     "draws.frequency_cap",
-                    f"already booked {count} times in {first:%Y-%m} "
+                    f"already booked {count} times in {month} "
                     f"(cap {ctx.settings.monthly_cap} per month)",
                 )
             )
@@ -292,8 +286,8 @@ def standing_reasons(
             session,
             select(ExpertLeave.expert_id, ExpertLeave.starts_on, ExpertLeave.ends_on).where(
                 condition,
-                ExpertLeave.ends_on >= ctx.start.date(),
-                ExpertLeave.starts_on <= ctx.end.date(),
+                ExpertLeave.ends_on >= clock.china_date(ctx.start),
+                ExpertLeave.starts_on <= clock.china_date(ctx.end),
             ),
         )
         for expert_id, starts_on, ends_on in leaves:
@@ -304,7 +298,7 @@ def standing_reasons(
         "expert",
         ctx.sector,
         ctx.region,
-        ctx.start.date(),
+        clock.china_date(ctx.start),
     )
     by_subject = {row.subject_id: row.expert_id for row in rows}
     for subject_id, verdict in verdicts.items():
@@ -319,7 +313,7 @@ def standing_reasons(
         session,
         ctx.parties,
         [Candidate(r.expert_id, r.subject_id, r.employer_uscc) for r in rows],
-        ctx.start.date(),
+        clock.china_date(ctx.start),
         lookback_years=ctx.settings.lookback_years,
     )
     for expert_id, found in conflicts.items():
@@ -1138,7 +1132,7 @@ def record_feedback(session: Session, draw: Draw, data: dict[str, Any]) -> DrawF
         expert = session.get(Expert, expert_id)
         subject = session.get(Subject, expert.subject_id)
         centre = session.scalar(select(Subject.name).where(Subject.uscc == draw.centre_uscc))
-        today = now.date()
+        today = clock.china_date(now)
         record = credit.add_record(
             session,
             subject,

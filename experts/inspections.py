@@ -22,13 +22,12 @@ from sqlalchemy.orm import Session
 
 from credit.identifiers import mask_name, mask_resident_id
 from credit.models import Subject
-from experts import clock
 from experts import draw as engine
 from experts.conflicts import Parties, Reason
 from experts.draws import CandidateRow, Context, DrawSettings, standing_reasons
 from experts.models import Expert, ExpertSpecialty, InspectionDraw, InspectionResult
 from experts.services import check_region, check_specialty_codes, check_uscc, region_condition
-from trading import audit
+from trading import audit, clock
 from trading.errors import Conflict, Invalid, NotFound
 
 READER_ROLES = ("regulator", "auditor", "admin")

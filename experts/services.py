@@ -24,7 +24,7 @@ from credit.identifiers import (
 )
 from credit.models import Relation, Subject
 from credit.validate import region_error
-from experts import clock, specialties
+from experts import specialties
 from experts.models import (
     EXPERT_STATUSES,
     Expert,
@@ -32,7 +32,7 @@ from experts.models import (
     ExpertSpecialty,
     ExpertStatusChange,
 )
-from trading import audit
+from trading import audit, clock
 from trading.errors import Conflict, Invalid, NotFound
 
 Errors = dict[str, list[str]]
@@ -368,7 +368,7 @@ def create_expert(session: Session, data: dict[str, Any]) -> Expert:
     session.add(expert)
     session.flush()
     _set_specialties(session, expert, held)
-    _employ(session, expert, employer, now.date())
+    _employ(session, expert, employer, clock.china_date(now))
     session.flush()
     audit.record(
         session, "expert.create", "expert", expert.id, after=_audit_view(expert, subject, held)
@@ -404,7 +404,7 @@ def update_expert(session: Session, expert: Expert, data: dict[str, Any]) -> Exp
             setattr(expert, field, data[field])
     now = clock.now()
     if "employer" in data:
-        _employ(session, expert, employer, now.date())
+        _employ(session, expert, employer, clock.china_date(now))
     expert.updated_at = now
     session.flush()
     after = _audit_view(expert, subject, held_specialties(session, [expert.id])[expert.id])

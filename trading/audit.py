@@ -17,12 +17,13 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from trading import clock
 from trading.db import Base
 
 GENESIS = "0" * 64
@@ -124,7 +125,7 @@ def _write_pending(session: Session) -> None:
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
     ).scalar_one()
     prev, seq = head.hash, head.seq
-    now = datetime.now(UTC).replace(tzinfo=None)
+    now = clock.now()
     default_actor = session.info.get("actor", "system")
     rows = []
     for item in pending:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -23,7 +23,7 @@ from flask import current_app, g, request
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from trading import audit
+from trading import audit, clock
 from trading.db import Base, get_session
 from trading.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from trading.openapi import annotate, error_responses
@@ -113,7 +113,7 @@ def create_token(
         org_uscc=org,
         authority=authority,
         digest=token_digest(secret),
-        created_at=datetime.now(UTC).replace(tzinfo=None),
+        created_at=clock.now(),
     )
     session.add(token)
     session.flush()
@@ -133,7 +133,7 @@ def revoke_token(session: Session, name: str) -> None:
         raise NotFound(f"no token named {name!r}")
     if token.revoked_at is not None:
         raise Conflict(f"token {name!r} is already revoked", rule="tokens.revoked_once")
-    token.revoked_at = datetime.now(UTC).replace(tzinfo=None)
+    token.revoked_at = clock.now()
     audit.record(
         session,
         "token.revoke",

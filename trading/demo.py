@@ -16,13 +16,14 @@ Twenty further tenders are honest: four to six firms, the lowest price wins.
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from credit.identifiers import make_resident_id, make_uscc
 from credit.services import create_subject
+from trading import clock
 from trading.services import Caller, award_tender, create_tender, register_bid
 
 REGION = "110105"  # 北京市朝阳区
@@ -109,8 +110,8 @@ def load(session: Session, rng: random.Random) -> str:
     # Which tenders are rigged, in date order: 16 for the ring, 4 for the trio.
     kinds = ["ring"] * 16 + ["trio"] * 4 + ["honest"] * 20
     rng.shuffle(kinds)
-    first_day = date.today() - timedelta(days=300)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    first_day = clock.today() - timedelta(days=300)
+    now = clock.now()
     for number, kind in enumerate(kinds, start=1):
         day = first_day + timedelta(days=7 * number)
         deadline = datetime.combine(day, time(1, 30))  # 09:30 in Beijing

@@ -12,7 +12,7 @@ import hashlib
 import json
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from trading import clock
 from trading.auth import current_principal
 from trading.db import Base, get_session
 from trading.errors import Invalid
@@ -98,7 +99,7 @@ def idempotent(blp: Any) -> Callable:
                     method=request.method,
                     path=request.path,
                     request_digest=digest,
-                    created_at=datetime.now(UTC).replace(tzinfo=None),
+                    created_at=clock.now(),
                 )
                 try:
                     with session.begin_nested():

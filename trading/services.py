@@ -9,7 +9,7 @@ registered, the bidder when a bid is, the winner when the award is made.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
@@ -19,7 +19,7 @@ from credit.eligibility import Eligibility, eligibility
 from credit.models import Subject
 from credit.services import find_subject
 from credit.validate import region_error
-from trading import audit
+from trading import audit, clock
 from trading.collusion import store
 from trading.collusion.models import TenderScreen
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
@@ -32,7 +32,7 @@ SCREEN_KEYS = ("cv", "spd", "diffp", "rd", "kurt", "skew")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return clock.now()
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def create_tender(session: Session, data: dict, caller: Caller) -> Tender:
         estimate=data.get("estimate"),
         deadline=data["deadline"],
         opening_at=data["opening_at"],
-        tender_date=data["opening_at"].date(),
+        tender_date=clock.china_date(data["opening_at"]),
         centre_uscc=caller.centre,
         origin="api",
         created_at=utcnow(),
@@ -390,7 +390,9 @@ def register_bid(
         )
     manager = _project_manager(session, data.get("project_manager"))
     _refuse_ineligible(
-        eligibility(session, bidder, "bid", tender.sector, tender.region, submitted.date()),
+        eligibility(
+            session, bidder, "bid", tender.sector, tender.region, clock.china_date(submitted)
+        ),
         "bidder",
         "bidder",
         "bids.bidder_eligible",
@@ -471,7 +473,9 @@ def award_tender(
             rule="tenders.award_to_a_bidder",
         )
     _refuse_ineligible(
-        eligibility(session, bidder, "bid", tender.sector, tender.region, awarded_at.date()),
+        eligibility(
+            session, bidder, "bid", tender.sector, tender.region, clock.china_date(awarded_at)
+        ),
         "bidder",
         "winner",
         "tenders.winner_eligible",

@@ -463,7 +463,7 @@ def test_the_subject_page_answers_the_eligibility_question(signed_in, world):
 def test_after_the_window_an_auditor_reads_the_whole_record_and_verifies_it(
     signed_in, world, monkeypatch
 ):
-    from experts import clock
+    from trading import clock
 
     centre = signed_in("centre")
     where = _draw(centre, world)

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from expert_world import World
 
-from experts import clock
+from trading import clock
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from datetime import date, timedelta
 
 from credit import services as credit
 from credit.identifiers import make_resident_id, make_uscc
-from experts import clock, services
+from experts import services
 from experts.models import Expert
+from trading import clock
 
 CENTRE_USCC = "91110000600037341L"
 

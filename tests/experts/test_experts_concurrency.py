@@ -10,8 +10,8 @@ from datetime import timedelta
 from expert_world import World, draw_body
 from sqlalchemy import text
 
-from experts import clock
 from tests.conftest import CENTRE_USCC, make_app
+from trading import clock
 from trading.auth import create_token
 from trading.db import database
 

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from credit import services as credit
 from credit.categories import add_months
-from experts import clock, services
+from experts import services
 from experts.models import DrawGroup, DrawRound
+from trading import clock
 
 
 def record_of(session, draw_id: int) -> dict:

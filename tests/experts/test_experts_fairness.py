@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 
 from credit import services as credit
 from credit.categories import add_months
-from experts import clock, services
 from experts import draw as engine
+from experts import services
 from experts.draws import DrawSettings, draw_experts
 from experts.models import Draw, ExpertBooking
 from tests.conftest import CENTRE_USCC
+from trading import clock
 from trading.errors import Conflict
 
 # Chi-square critical value at p = 0.001 for 9 degrees of freedom (NIST/SEMATECH table).

@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from credit.models import Subject
 from credit.services import add_record, find_subject
-from trading import audit
+from trading import audit, clock
 from trading.collusion import store
 from trading.collusion.model import Cluster, Evidence, TenderView
 from trading.collusion.models import Alert, AlertEvidence, AlertReview
@@ -52,7 +52,7 @@ Progress = Callable[[str, int], None]
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return clock.now()
 
 
 def _has_group(evidence: Iterable[Evidence]) -> bool:
@@ -348,7 +348,9 @@ def review_alert(
                 errors={"record_members": [uscc]},
                 rule="credit.subject_exists",
             )
-        record = add_record(session, subject, _record_body(alert, uscc, data), today=now.date())
+        record = add_record(
+            session, subject, _record_body(alert, uscc, data), today=clock.china_date(now)
+        )
         record_ids.append(record.id)
     status = "confirmed" if decision == "confirm" else "dismissed"
     review = AlertReview(

@@ -46,6 +46,7 @@ from credit.schemas import (
     dump_subject,
 )
 from credit.scope import SECTORS
+from trading import clock
 from trading.auth import acting_authority, principal
 from trading.console import jobs
 from trading.console.blueprint import console, translate
@@ -139,7 +140,7 @@ def _eligibility_check(session, subject: Subject) -> tuple[dict | None, dict]:
     if not purpose:
         return None, {}
     try:
-        on = date.fromisoformat(request.args["on"]) if request.args.get("on") else date.today()
+        on = date.fromisoformat(request.args["on"]) if request.args.get("on") else clock.today()
     except ValueError:
         return None, {"on": ["must be a date (YYYY-MM-DD)"]}
     try:
@@ -160,7 +161,7 @@ def _as_of() -> date:
     try:
         return date.fromisoformat(request.args.get("as_of", ""))
     except ValueError:
-        return date.today()
+        return clock.today()
 
 
 def _subject_page(
@@ -332,7 +333,7 @@ def _blacklist_csv(stmt, unmask: bool) -> Iterator[str]:
 @page(*READERS)
 def blacklist() -> Any:
     args, errors = query_args(BlacklistQuerySchema())
-    on = args.get("on") or date.today()
+    on = args.get("on") or clock.today()
     stmt = credit.listings_query(
         args.get("sector"), args.get("region"), on, args["list"], args.get("q")
     )

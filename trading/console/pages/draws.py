@@ -16,10 +16,10 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy import select
 
 from credit.scope import SECTORS
-from experts import clock
 from experts import draws as draw_service
 from experts.models import ATTENDANCE, CONDUCT, REPLACEMENT_REASONS, Draw
 from experts.schemas import DrawInSchema, FeedbackInSchema, ReplacementInSchema
+from trading import clock
 from trading import services as tenders_service
 from trading.console.blueprint import console, translate
 from trading.console.forms import (

@@ -8,7 +8,6 @@ records in their publicity period and listings in force, with their legal basis.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -18,6 +17,7 @@ from credit import services as credit
 from credit.models import Subject
 from credit.schemas import dump_listing, dump_record, dump_subject
 from credit.scope import SECTORS
+from trading import clock
 from trading.console.blueprint import console
 from trading.console.forms import page_number
 from trading.console.signin import page
@@ -69,7 +69,7 @@ def _find_public(ref: str) -> Subject:
 def public_subject_page(ref: str) -> Any:
     session = get_session()
     subject = _find_public(ref)
-    today = date.today()
+    today = clock.today()
     view = credit.credit_view(session, subject, today)
     history = view["history"]
     # What counts today, exactly as the public API publishes it.
@@ -101,10 +101,10 @@ def public_blacklist() -> Any:
     if sector not in SECTORS:
         sector = None
     session = get_session()
-    stmt = credit.listings_query(sector=sector, on=date.today(), kind="blacklist")
+    stmt = credit.listings_query(sector=sector, on=clock.today(), kind="blacklist")
     rows = paginate(session, stmt, page_number(), PAGE_SIZE, scalars=False)
     rows["items"] = [
-        {"listing": dump_listing(listing, lift, date.today()), "subject": public_subject(subject)}
+        {"listing": dump_listing(listing, lift, clock.today()), "subject": public_subject(subject)}
         for listing, subject, lift in rows["items"]
     ]
     return render_template(
