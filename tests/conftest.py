@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,20 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("TEST_ARTIFACTS", "test-output"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+#: Either side of midnight in Beijing, when the UTC date is still the day before.
+CHINA_EDGES = {
+    "23:30 China time": datetime(2026, 12, 3, 15, 30),
+    "00:30 China time": datetime(2026, 12, 3, 16, 30),
+}
+
+
+@pytest.fixture(params=list(CHINA_EDGES))
+def china_edge(request, monkeypatch) -> datetime:
+    """Stop the service's clock just before or just after midnight in China (naive UTC)."""
+    from trading import clock
+
+    moment = CHINA_EDGES[request.param]
+    monkeypatch.setattr(clock, "now", lambda: moment)
+    return moment

@@ -116,4 +116,4 @@ def drawn_ids(view: dict) -> set[int]:
 
 
 def today() -> date:
-    return clock.now().date()
+    return clock.today()

@@ -1,0 +1,40 @@
+"""Credit rules count days in China Standard Time, on either side of midnight in Beijing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.credit.conftest import basis
+
+
+def beijing_day(moment):
+    """The date on a wall calendar in Beijing at ``moment`` (naive UTC), worked out by hand."""
+    return (moment + timedelta(hours=8)).date()
+
+
+def test_a_listing_that_starts_today_bars_from_the_first_minute(reg, china_edge):
+    firm = reg.org()
+    today = beijing_day(china_edge).isoformat()
+    reg.listing(firm, start=today, basis=basis(today))
+    answer = reg.eligibility(firm, "bid")
+    assert answer["eligible"] is False
+    assert any(r["rule"].startswith("credit.") for r in answer["reasons"])
+
+
+def _dated(day) -> dict:
+    return {
+        "basis": basis(day.isoformat()),
+        "effective_from": day.isoformat(),
+        "effective_to": (day + timedelta(days=400)).isoformat(),
+    }
+
+
+def test_a_decision_dated_today_is_not_in_the_future(reg, china_edge):
+    today = beijing_day(china_edge)
+    record = reg.record(reg.org(), **_dated(today))
+    assert record["basis"]["decided_on"] == today.isoformat()
+
+
+def test_a_decision_dated_tomorrow_is(reg, china_edge):
+    response = reg.record(reg.org(), expect=422, **_dated(beijing_day(china_edge) + timedelta(days=1)))
+    assert "basis.decided_on" in response["errors"]

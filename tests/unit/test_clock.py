@@ -1,0 +1,36 @@
+"""The service's clock: rules read China Standard Time dates whatever the host's zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from trading import clock
+
+
+def test_the_china_date_runs_eight_hours_ahead_of_utc():
+    assert clock.china_date(datetime(2026, 12, 3, 15, 59, 59)) == date(2026, 12, 3)
+    assert clock.china_date(datetime(2026, 12, 3, 16, 0)) == date(2026, 12, 4)
+    assert clock.china_date(datetime(2026, 12, 3, 16, 0, tzinfo=UTC)) == date(2026, 12, 4)
+    tokyo = timezone(timedelta(hours=9))
+    assert clock.china_date(datetime(2026, 12, 4, 0, 30, tzinfo=tokyo)) == date(2026, 12, 3)
+
+
+def test_today_follows_the_clock(china_edge):
+    expected = date(2026, 12, 3) if china_edge.hour == 15 else date(2026, 12, 4)
+    assert clock.today() == expected
+    assert china_edge.date() == date(2026, 12, 3)  # the UTC date alone would say the 3rd
+
+
+def test_a_frozen_clock_takes_any_offset_and_restores_itself():
+    shanghai = timezone(timedelta(hours=8))
+    with clock.frozen(datetime(2027, 1, 1, 0, 5, tzinfo=shanghai)) as at:
+        assert at == datetime(2026, 12, 31, 16, 5)
+        assert clock.now() == at and clock.today() == date(2027, 1, 1)
+    assert clock.now() != at
+
+
+def test_the_china_month_starts_at_midnight_in_beijing():
+    start, end = clock.china_month_bounds(datetime(2027, 8, 31, 23, 30))  # 1 Sep 07:30 there
+    assert (start, end) == (datetime(2027, 8, 31, 16, 0), datetime(2027, 9, 30, 16, 0))
+    start, end = clock.china_month_bounds(datetime(2027, 12, 15))
+    assert (start, end) == (datetime(2027, 11, 30, 16, 0), datetime(2027, 12, 31, 16, 0))
