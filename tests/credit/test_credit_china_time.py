@@ -36,5 +36,6 @@ def test_a_decision_dated_today_is_not_in_the_future(reg, china_edge):
 
 
 def test_a_decision_dated_tomorrow_is(reg, china_edge):
-    response = reg.record(reg.org(), expect=422, **_dated(beijing_day(china_edge) + timedelta(days=1)))
+    tomorrow = beijing_day(china_edge) + timedelta(days=1)
+    response = reg.record(reg.org(), expect=422, **_dated(tomorrow))
     assert "basis.decided_on" in response["errors"]

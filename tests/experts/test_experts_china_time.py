@@ -58,7 +58,7 @@ def test_the_monthly_cap_counts_the_china_month(world, centre, session, at, app)
     )
     assert first.status_code == 201, first.get_json()
     assert first.get_json()["experts"][0]["id"] == busy.id
-    others = world.experts(2, specialties=("A0101",))
+    world.experts(2, specialties=("A0101",))
     world.commit()
 
     def excluded_in(ref: str, start: datetime) -> dict:
