@@ -44,6 +44,8 @@ class Subject(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
+    # Added by 0016_credit_name_key: the name as compared (credit.names.name_key).
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
     uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
     # Stored for matching; only admin and regulator roles ever see it unmasked.
     id_number: Mapped[str | None] = mapped_column(String(18), unique=True)

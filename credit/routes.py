@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
 
-from credit import gate, services
+from credit import gate, screening, services
 from credit.eligibility import PURPOSES, eligibility_of
 from credit.exchange import detect_format, import_rows, read_feed, read_rows
 from credit.identifiers import mask_name, mask_resident_id
@@ -40,6 +40,8 @@ from credit.schemas import (
     RelationInSchema,
     RelationSchema,
     RevocationInSchema,
+    ScreeningInSchema,
+    ScreeningResultSchema,
     SubjectDetailSchema,
     SubjectInSchema,
     SubjectQuerySchema,
@@ -360,6 +362,31 @@ def subject_eligibility(ref: str):
     )
     # Serialised directly: the answer is plain JSON types and this is the hottest path.
     return Response(_JSON.encode(body), mimetype="application/json")
+
+
+@blp.route("/eligibility", methods=["POST"])
+@access(blp, *READERS)
+@blp.arguments(ScreeningInSchema())
+@blp.response(200, ScreeningResultSchema)
+def screen_eligibility(body):
+    """Batch screening: up to 1,000 subjects by USCC, ID number or name, each answered with
+    its reasons, in a constant number of statements (names matched by their folded key)."""
+    on = body.get("on") or date.today()
+    results = screening.screen(
+        get_session(),
+        body["subjects"],
+        body["purpose"],
+        body.get("sector"),
+        body.get("region"),
+        on,
+    )
+    return {
+        "purpose": body["purpose"],
+        "sector": body.get("sector"),
+        "region": body.get("region"),
+        "on": on,
+        "results": results,
+    }
 
 
 # --- blacklist -----------------------------------------------------------------------

@@ -185,6 +185,49 @@ class EligibilityQuerySchema(ma.Schema):
     on = fields.Date(metadata={"description": "Default: today"})
 
 
+class ScreeningInSchema(ma.Schema):
+    """Batch screening: up to 1,000 subjects by USCC, resident ID number or name."""
+
+    purpose = fields.String(required=True, validate=validate.OneOf(PURPOSES))
+    sector = fields.String(validate=validate.OneOf(SECTORS))
+    region = fields.String(validate=validate.Regexp(r"^[0-9]{6}$"))
+    on = fields.Date(metadata={"description": "Default: today"})
+    subjects = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+        metadata={"description": "USCCs, ID numbers (18 or 15 digits) or names, in any mix"},
+    )
+
+
+class ScreenedSubjectSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    uscc = fields.String(allow_none=True)
+    score = fields.Float(metadata={"description": "Name similarity 0-100 (rapidfuzz)"})
+    eligible = fields.Boolean()
+    reasons = fields.List(fields.Dict())
+
+
+class ScreeningAnswerSchema(ma.Schema):
+    ref = fields.String()
+    matched_by = fields.String(metadata={"description": "uscc, id_number or name"})
+    found = fields.Boolean()
+    eligible = fields.Boolean(
+        allow_none=True, metadata={"description": "None: not found or ambiguous"}
+    )
+    reasons = fields.List(fields.Dict())
+    subjects = fields.List(fields.Nested(ScreenedSubjectSchema))
+
+
+class ScreeningResultSchema(ma.Schema):
+    purpose = fields.String()
+    sector = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    on = fields.Date()
+    results = fields.List(fields.Nested(ScreeningAnswerSchema))
+
+
 class BlacklistQuerySchema(PageArgs):
     sector = fields.String(validate=validate.OneOf(SECTORS))
     region = fields.String(validate=validate.Regexp(r"^[0-9]{6}$"))

@@ -21,6 +21,7 @@ from credit.identifiers import (
     validate_uscc,
 )
 from credit.models import LIST_KINDS, RELATION_KINDS, SUBJECT_KINDS
+from credit.names import name_key
 from credit.scope import SECTORS
 
 try:  # GB/T 2260 table (credit/regions.py); without it a region is only checked as 6 digits
@@ -257,6 +258,7 @@ def subject_fields(data: dict, *, source_required: bool = False) -> tuple[dict, 
     clean = {
         "kind": kind,
         "name": name,
+        "name_key": name_key(name) if name else None,
         "uscc": uscc,
         "id_number": id_number,
         "region": region,
