@@ -64,15 +64,23 @@ def subjects(n: int, seed: int = 1) -> list[tuple[str, str, str]]:
     return out
 
 
+def name_key(name: str) -> str:
+    from credit.names import name_key as key
+
+    return key(name)
+
+
 def copy_subjects(url: str, rows: list[tuple[str, str, str]]) -> list[int]:
     """COPY subjects in; return their ids in order."""
     with psycopg.connect(_conninfo(url)) as conn:
         with (
             conn.cursor() as cur,
-            cur.copy("COPY subjects (kind, name, uscc, region, created_at) FROM STDIN") as copy,
+            cur.copy(
+                "COPY subjects (kind, name, name_key, uscc, region, created_at) FROM STDIN"
+            ) as copy,
         ):
             for uscc, name, region in rows:
-                copy.write_row(("bidder", name, uscc, region, NOW))
+                copy.write_row(("bidder", name, name_key(name), uscc, region, NOW))
         ids = dict(conn.execute("SELECT uscc, id FROM subjects").fetchall())
     return [ids[r[0]] for r in rows]
 
