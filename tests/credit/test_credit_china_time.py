@@ -12,13 +12,19 @@ def beijing_day(moment):
     return (moment + timedelta(hours=8)).date()
 
 
-def test_a_listing_that_starts_today_bars_from_the_first_minute(reg, china_edge):
-    firm = reg.org()
+def test_a_listing_that_starts_today_bars_from_the_first_minute(reg, client, tokens, china_edge):
+    firm = reg.org("今日失信")
     today = beijing_day(china_edge).isoformat()
-    reg.listing(firm, start=today, basis=basis(today))
+    listing = reg.listing(firm, start=today, basis=basis(today))
+    assert listing["status"] == "active"
     answer = reg.eligibility(firm, "bid")
     assert answer["eligible"] is False
-    assert any(r["rule"].startswith("credit.") for r in answer["reasons"])
+    assert [r["rule"] for r in answer["reasons"]] == ["credit.blacklisted"]
+    # The blacklists and the credit view default to today too.
+    page = client.get("/api/v1/blacklist", headers=tokens["regulator"]).get_json()
+    assert [e["subject_name"] for e in page["items"]] == ["今日失信"]
+    assert len(client.get("/api/v1/public/blacklist").get_json()["items"]) == 1
+    assert reg.credit(firm)["grade"] == "D"
 
 
 def _dated(day) -> dict:

@@ -34,3 +34,17 @@ def test_the_china_month_starts_at_midnight_in_beijing():
     assert (start, end) == (datetime(2027, 8, 31, 16, 0), datetime(2027, 9, 30, 16, 0))
     start, end = clock.china_month_bounds(datetime(2027, 12, 15))
     assert (start, end) == (datetime(2027, 11, 30, 16, 0), datetime(2027, 12, 31, 16, 0))
+
+
+def test_frozen_clocks_nest():
+    outer, inner = datetime(2027, 1, 1, 12), datetime(2028, 2, 2, 12)
+    with clock.frozen(outer):
+        with clock.frozen(inner):
+            assert clock.now() == inner
+        assert clock.now() == outer
+
+
+def test_the_zone_data_ships_with_the_service():
+    # tzdata is a dependency: Asia/Shanghai resolves on hosts without a system zone database.
+    assert clock.CHINA.key == "Asia/Shanghai"
+    assert clock.CHINA.utcoffset(datetime(2027, 7, 1)) == timedelta(hours=8)
