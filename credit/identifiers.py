@@ -25,7 +25,6 @@ import random
 import unicodedata
 
 from stdnum.cn import ric as _stdnum_ric
-from stdnum.cn import uscc as _stdnum_uscc
 
 from trading import clock
 
@@ -50,6 +49,7 @@ __all__ = [
 #: case letters without I, O, S, V, Z.
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUES = {c: i for i, c in enumerate(USCC_ALPHABET)}
+_USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 
 #: GB 11714 weights for the eight body characters of an organisation code.
 _ORG_CODE_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
@@ -123,11 +123,14 @@ def uscc_check_character(first17: str) -> str:
     """GB 32100 check character for the first 17 characters of a USCC.
 
     Weights 3^(i-1) mod 31 over the alphabet values; the check character's value makes
-    the weighted sum a multiple of 31 (delegates to ``stdnum.cn.uscc``).
+    the weighted sum a multiple of 31. The formula of ``stdnum.cn.uscc.calc_check_digit``
+    (a test compares the two), computed here without its input cleaning, which cost most of
+    the time of screening a batch of codes.
     """
     if len(first17) != 17 or any(c not in _USCC_VALUES for c in first17):
         raise ValueError("a USCC body is 17 characters of the USCC alphabet")
-    return _stdnum_uscc.calc_check_digit(first17)
+    total = sum(_USCC_VALUES[c] * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[-total % 31]
 
 
 def validate_uscc(value: str) -> str:

@@ -1,7 +1,7 @@
 """Organisation and person names as they are compared (名称比对).
 
 The same firm is typed many ways: full-width or half-width letters and brackets (NFKC),
-traditional or simplified characters (OpenCC's ``t2s`` tables, via
+traditional or simplified characters (OpenCC's character table, shipped by
 opencc-python-reimplemented), spaces, brackets around the place (``北京（集团）`` /
 ``北京(集团)`` / ``北京集团``) and the legal form at the end (有限公司, 有限责任公司,
 股份有限公司, Co., Ltd. …). :func:`name_key` folds all of these into one key, stored beside
@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import cache
+from importlib.resources import files
 
 from rapidfuzz import fuzz, process
 
@@ -40,10 +41,21 @@ _NOISE = re.compile(r"[\s()\[\]{}<>【】〔〕〈〉《》「」『』\"'“”
 
 
 @cache
-def _converter():
-    from opencc import OpenCC
+def _t2s() -> dict[int, str]:
+    """OpenCC's traditional-to-simplified character table (``TSCharacters``, shipped by
+    opencc-python-reimplemented), as a ``str.translate`` table.
 
-    return OpenCC("t2s")
+    Character by character, without OpenCC's phrase tables: a name key only has to fold the
+    two spellings of one name together, and ``translate`` is some thirty times faster than
+    the library's segmenting converter, which batch screening of 1,000 names feels.
+    """
+    text = (files("opencc") / "dictionary" / "TSCharacters.txt").read_text(encoding="utf-8")
+    table: dict[int, str] = {}
+    for line in text.splitlines():
+        traditional, _, simplified = line.partition("\t")
+        if len(traditional) == 1 and simplified.split():
+            table[ord(traditional)] = simplified.split()[0]
+    return table
 
 
 def name_key(name: str) -> str:
@@ -54,7 +66,7 @@ def name_key(name: str) -> str:
     ``'北京市建设工程集团'``.
     """
     text = unicodedata.normalize("NFKC", name or "").strip().lower()
-    text = _converter().convert(text)
+    text = text.translate(_t2s())
     compact = _NOISE.sub("", text)
     for suffix in LEGAL_FORMS:
         if compact.endswith(suffix) and len(compact) > len(suffix):

@@ -10,6 +10,7 @@ to the name as given, and is not called eligible on its own.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from sqlalchemy import or_, select
@@ -26,12 +27,14 @@ MAX_SUBJECTS = 1000
 
 def _classify(ref: str) -> tuple[str, str]:
     """``("uscc" | "id_number" | "name", value)`` for one line of the batch."""
-    text = ref.strip()
-    for kind, check in (("uscc", validate_uscc), ("id_number", validate_resident_id)):
-        try:
-            return kind, check(text)
-        except InvalidIdentifier:
-            pass
+    text = unicodedata.normalize("NFKC", ref).strip()
+    # Only text of an identifier's length and alphabet is tried as one (a name never is).
+    if len(text) in (15, 18) and text.isascii() and text.isalnum():
+        for kind, check in (("uscc", validate_uscc), ("id_number", validate_resident_id)):
+            try:
+                return kind, check(text)
+            except InvalidIdentifier:
+                pass
     return "name", name_key(text)
 
 

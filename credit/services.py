@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
@@ -607,14 +607,10 @@ def record_status(record: CreditRecord, later: CreditRecord | None, on: date) ->
     return "active"
 
 
-#: China Standard Time (UTC+8, no daylight saving): a ``known_on`` day ends at 24:00 there.
-_CST_OFFSET = timedelta(hours=8)
-
-
 def known_by(known_on: date) -> datetime:
     """The first instant (naive UTC, as ``created_at`` is stored) after the China day
     ``known_on``: a row created before it was in the register on that day."""
-    return datetime.combine(known_on + timedelta(days=1), time()) - _CST_OFFSET
+    return clock.china_day_start(known_on + timedelta(days=1))
 
 
 def subject_history(

@@ -331,3 +331,20 @@ def test_mask_name(name, masked):
 )
 def test_mask_phone(phone, masked):
     assert mask_phone(phone) == masked
+
+
+@settings(max_examples=200, deadline=None)
+@given(uscc_args)
+def test_our_check_character_is_stdnums(args):
+    rng_seed, region, department, kind = args
+    code = make_uscc(random.Random(rng_seed), region, department, kind)
+    assert uscc_check(code[:17]) == stdnum_uscc.calc_check_digit(code[:17])
+    assert code[17] == uscc_check(code[:17])
+
+
+def test_a_15_digit_number_becomes_the_18_digit_one():
+    assert validate_resident_id("110105491231002") == "11010519491231002" + ric_check(
+        "11010519491231002"
+    )
+    with pytest.raises(InvalidIdentifier):
+        validate_resident_id("11010549123100A")
