@@ -101,8 +101,20 @@ def create_subject(body):
 @blp.arguments(SubjectQuerySchema(), location="query")
 @blp.response(200, page_of(SubjectSchema))
 def list_subjects(args):
-    """Find subjects by part of the name or the start of the USCC, and kind."""
+    """Find subjects by part of the name or the start of the USCC, and kind. A name is
+    matched folded (width, traditional/simplified, brackets, spaces, legal form) and the
+    answers ranked by similarity, best first, each with its ``score``."""
     session = get_session()
+    q = (args.get("q") or "").strip()
+    if q and not (q.isascii() and q.replace(" ", "").isalnum()):
+        ranked = services.ranked_subjects(session, q, args.get("kind"))
+        size = min(args["page_size"], 500)
+        start = (args["page"] - 1) * size
+        unmask = _unmask()
+        items = []
+        for subject, score in ranked[start : start + size]:
+            items.append({**dump_subject(subject, unmask=unmask), "score": score})
+        return {"items": items, "page": args["page"], "page_size": size, "total": len(ranked)}
     page = paginate(
         session,
         services.search_subjects(session, args.get("q"), args.get("kind")),

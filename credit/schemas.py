@@ -271,6 +271,9 @@ class SubjectSchema(ma.Schema):
     )
     region = fields.String()
     source = fields.Dict(allow_none=True)
+    score = fields.Float(
+        metadata={"description": "Name similarity 0-100, in a search by name (rapidfuzz)"}
+    )
     created_at = UtcDateTime()
 
 

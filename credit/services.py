@@ -20,6 +20,7 @@ from credit import changes
 from credit.categories import repair_error
 from credit.identifiers import InvalidIdentifier, mask_resident_id, validate_resident_id
 from credit.models import CreditRecord, Listing, ListingLift, Relation, Subject
+from credit.names import name_key, rank
 from credit.scope import covering_regions, pack
 from credit.validate import (
     lift_fields,
@@ -138,18 +139,38 @@ def create_subject(session: Session, data: dict) -> Subject:
     return subject
 
 
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+#: How many candidates a name search ranks (rapidfuzz) before it pages them.
+RANKED_CANDIDATES = 500
+
+
+def ranked_subjects(
+    session: Session, q: str, kind: str | None = None
+) -> list[tuple[Subject, float]]:
+    """:func:`search_subjects` for a name, best match first (rapidfuzz on the folded
+    names), at most :data:`RANKED_CANDIDATES`."""
+    candidates = session.scalars(search_subjects(session, q, kind).limit(RANKED_CANDIDATES))
+    return rank(q, [(s, s.name) for s in candidates], limit=RANKED_CANDIDATES)
+
+
 def search_subjects(session: Session, q: str | None = None, kind: str | None = None) -> Select:
-    """Subjects whose name, USCC (prefix) or internal id matches ``q``, optionally of a kind."""
+    """Subjects whose name (as typed, or folded by :func:`credit.names.name_key`), USCC
+    (prefix) or internal id matches ``q``, optionally of a kind."""
     stmt = select(Subject).order_by(Subject.id)
     if kind:
         stmt = stmt.where(Subject.kind == kind)
     if q:
         q = q.strip()
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = _like_escaped(q)
         conditions = [
             Subject.name.like(f"%{escaped}%", escape="\\"),
             Subject.uscc.like(f"{escaped.upper()}%", escape="\\"),
         ]
+        if key := name_key(q):
+            conditions.append(Subject.name_key.like(f"%{_like_escaped(key)}%", escape="\\"))
         if q.isdigit() and len(q) < 12:
             conditions.append(Subject.id == int(q))
         stmt = stmt.where(or_(*conditions))
@@ -581,8 +602,10 @@ def listings_query(
             )
         )
     if q:
-        escaped = q.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        escaped = _like_escaped(q.strip())
         by_name = Subject.name.like(f"%{escaped}%", escape="\\")
+        if key := name_key(q):
+            by_name = or_(by_name, Subject.name_key.like(f"%{_like_escaped(key)}%", escape="\\"))
         if public:
             by_name = by_name & Subject.kind.not_in(PERSON_KINDS)
         stmt = stmt.where(or_(by_name, Subject.uscc.like(f"{escaped.upper()}%", escape="\\")))

@@ -113,3 +113,25 @@ def test_names_imported_from_another_platform_are_matched_too(reg, client, token
     result = _screen(reg, ["导入测试公司"]).get_json()["results"][0]
     assert result["found"] and result["subjects"][0]["uscc"] == row["uscc"]
     assert basis()
+
+
+def test_subject_search_folds_and_ranks_names(reg, client, tokens):
+    best = reg.org("北京市建设工程集团有限公司")
+    other = reg.org("北京市建设工程集团第二分公司")
+    reg.org("上海某公司")
+    response = client.get(
+        "/api/v1/subjects", query_string={"q": "北京市建設工程（集團）"}, headers=tokens["auditor"]
+    )
+    page = response.get_json()
+    assert response.status_code == 200, page
+    assert [s["id"] for s in page["items"]] == [best["id"], other["id"]]
+    assert page["items"][0]["score"] >= page["items"][1]["score"] and page["total"] == 2
+
+
+def test_the_public_blacklist_finds_an_organisation_by_its_folded_name(reg, client):
+    from datetime import date, timedelta
+
+    recent = (date.today() - timedelta(days=10)).isoformat()
+    reg.listing(reg.org("臺灣路橋（集團）有限公司"), start=recent, basis=basis(recent))
+    items = client.get("/api/v1/public/blacklist", query_string={"q": "台湾路桥集团"}).get_json()
+    assert [e["subject_name"] for e in items["items"]] == ["臺灣路橋（集團）有限公司"]
