@@ -88,6 +88,14 @@ class ImportResult:
     rejected: list[dict] = field(default_factory=list)
     rejected_total: int = 0
     lines: int = 0
+    #: The lines counted as duplicates (the first MAX_REJECTED_LISTED), in file order
+    #: within each batch.
+    duplicate_lines: list[int] = field(default_factory=list)
+
+    def duplicate(self, line: int) -> None:
+        self.duplicates += 1
+        if len(self.duplicate_lines) < MAX_REJECTED_LISTED:
+            self.duplicate_lines.append(line)
 
     def reject(self, line: int, errors: Errors) -> None:
         self.rejected_total += 1
@@ -98,6 +106,7 @@ class ImportResult:
         return {
             "accepted": self.accepted,
             "duplicates": self.duplicates,
+            "duplicate_lines": sorted(self.duplicate_lines),
             "rejected": self.rejected,
             "rejected_total": self.rejected_total,
             "lines": self.lines,
@@ -174,17 +183,44 @@ class _Unflattener:
         return out
 
 
-def read_csv(stream: IO[bytes]) -> Iterator[Row]:
-    """One :class:`Row` per CSV record; the header is line 1, so the first record is line 2."""
+#: Encodings a CSV file may declare (``text/csv; charset=gbk``) besides UTF-8: files
+#: saved by spreadsheet programs on Chinese Windows are GBK. GB 18030 decodes GBK and
+#: GB 2312 too, so all three are read with it.
+CSV_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "gbk": "gb18030",
+    "gb2312": "gb18030",
+    "gb18030": "gb18030",
+    "cp936": "gb18030",
+}
+
+
+def csv_encoding(content_type: str | None) -> str | None:
+    """The codec for the ``charset`` a content type declares (UTF-8 when none); None when
+    it declares one we do not read."""
+    for param in (content_type or "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return CSV_ENCODINGS.get(value.strip().strip('"').lower())
+    return "utf-8"
+
+
+def read_csv(stream: IO[bytes], encoding: str = "utf-8") -> Iterator[Row]:
+    """One :class:`Row` per CSV record; the header is line 1, so the first record is line 2.
+    ``encoding`` as :func:`csv_encoding` gives it (a UTF-8 byte-order mark is skipped)."""
     bad_lines: set[int] = set()
+    label = "UTF-8" if encoding == "utf-8" else "GBK/GB 18030"
 
     def text_lines() -> Iterator[str]:
         for number, raw in enumerate(_binary_lines(stream), start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
             try:
-                yield raw.decode("utf-8")
+                yield raw.decode(encoding)
             except UnicodeDecodeError:
                 bad_lines.add(number)
-                yield raw.decode("utf-8", errors="replace")
+                yield raw.decode(encoding, errors="replace")
 
     reader = csv.reader(text_lines())
     try:
@@ -211,7 +247,7 @@ def read_csv(stream: IO[bytes]) -> Iterator[Row]:
         if not any(c.strip() for c in cells):
             continue
         if any(n in bad_lines for n in range(start, last + 1)):
-            yield Row(start, None, {"_line": ["is not UTF-8"]})
+            yield Row(start, None, {"_line": [f"is not {label}"]})
             continue
         if len(cells) > len(header):
             yield Row(start, None, {"_line": [f"has {len(cells)} cells, header has {len(header)}"]})
@@ -240,8 +276,8 @@ def detect_format(name: str | None, content_type: str | None = None) -> str | No
     return None
 
 
-def read_rows(stream: IO[bytes], fmt: str) -> Iterator[Row]:
-    return read_csv(stream) if fmt == "csv" else read_jsonl(stream)
+def read_rows(stream: IO[bytes], fmt: str, encoding: str = "utf-8") -> Iterator[Row]:
+    return read_csv(stream, encoding) if fmt == "csv" else read_jsonl(stream)
 
 
 # --- applying ------------------------------------------------------------------------
@@ -571,10 +607,10 @@ class _Batch:
             {"at": self.now, "type": type_},
         ).all()
 
-    def count(self, ids: list[int | None]) -> None:
-        for rid in ids:
+    def count(self, ids: list[int | None], lines: list[int]) -> None:
+        for rid, line in zip(ids, lines, strict=True):
             if rid is None:
-                self.result.duplicates += 1
+                self.result.duplicate(line)
             else:
                 self.result.accepted += 1
 
@@ -586,7 +622,7 @@ class _Batch:
         for p in pending:
             key = ("record" if p.type == "revocation" else p.type, *p.source)
             if key in seen:  # the same source twice in one batch: the later is a duplicate
-                self.result.duplicates += 1
+                self.result.duplicate(p.line)
                 continue
             seen.add(key)
             groups[p.type].append(p)
@@ -611,7 +647,7 @@ class _Batch:
             fresh = []
             for p in rows:
                 if p.source in stored:
-                    self.result.duplicates += 1
+                    self.result.duplicate(p.line)
                 else:
                     fresh.append(p)
             if fresh:
@@ -633,7 +669,7 @@ class _Batch:
         for p in rows:
             ident = p.clean["uscc"] or p.clean["id_number"]
             if ident in self.subjects or ident in seen:
-                self.result.duplicates += 1  # known under another source: nothing to change
+                self.result.duplicate(p.line)  # known under another source: nothing to change
                 continue
             seen.add(ident)
             fresh.append(p)
@@ -643,10 +679,10 @@ class _Batch:
                 for key in (str(rid), p.clean["uscc"], p.clean["id_number"]):
                     if key:
                         self.subjects[key] = (rid, p.clean["kind"])
-        self.count(ids)
+        self.count(ids, [p.line for p in fresh])
 
     def _apply_relation(self, rows: list[_Pending]) -> None:
-        out, subject_ids = [], []
+        out, subject_ids, lines = [], [], []
         for p in rows:
             subject = self._subject_of(p, p.subject_ref)
             if subject is None:
@@ -674,12 +710,13 @@ class _Batch:
                 continue
             out.append({**p.clean, "subject_id": subject[0], "other_id": other[0]})
             subject_ids.append(subject[0])
-        self.count(self.insert("relation", out, subject_ids))
+            lines.append(p.line)
+        self.count(self.insert("relation", out, subject_ids), lines)
 
     def _apply_record(self, rows: list[_Pending]) -> None:
         plain = [p for p in rows if p.target_ref is None]
         corrections = [p for p in rows if p.target_ref is not None]
-        out, subject_ids = [], []
+        out, subject_ids, lines = [], [], []
         for p in plain:
             subject = self._subject_of(p, p.subject_ref)
             if subject is None:
@@ -688,7 +725,8 @@ class _Batch:
                 {**p.clean, "subject_id": subject[0], "event": "record", "refers_to_id": None}
             )
             subject_ids.append(subject[0])
-        self.count(self.insert("record", out, subject_ids))
+            lines.append(p.line)
+        self.count(self.insert("record", out, subject_ids), lines)
         if corrections:
             self._apply_referring(corrections, "corrects")
 
@@ -707,7 +745,7 @@ class _Batch:
         """Corrections and revocations: each refers to a record not yet superseded."""
         targets = self.resolve_targets(CreditRecord, [p.target_ref for p in rows])
         superseded = self._referred(CreditRecord.refers_to_id, targets)
-        out, subject_ids = [], []
+        out, subject_ids, lines = [], [], []
         for p in rows:
             target = targets.get(p.target_ref)
             if target is None:
@@ -746,11 +784,12 @@ class _Batch:
             row.update(subject_id=target.subject_id, refers_to_id=target.id)
             out.append(row)
             subject_ids.append(target.subject_id)
+            lines.append(p.line)
         type_ = "record" if rows[0].type == "record" else "revocation"
-        self.count(self.insert(type_, out, subject_ids))
+        self.count(self.insert(type_, out, subject_ids), lines)
 
     def _apply_listing(self, rows: list[_Pending]) -> None:
-        out, subject_ids = [], []
+        out, subject_ids, lines = [], [], []
         for p in rows:
             subject = self._subject_of(p, p.subject_ref)
             if subject is None:
@@ -764,12 +803,13 @@ class _Batch:
             )
             out.append(row)
             subject_ids.append(subject[0])
-        self.count(self.insert("listing", out, subject_ids))
+            lines.append(p.line)
+        self.count(self.insert("listing", out, subject_ids), lines)
 
     def _apply_lift(self, rows: list[_Pending]) -> None:
         targets = self.resolve_targets(Listing, [p.target_ref for p in rows])
         lifted = self._referred(ListingLift.listing_id, targets)
-        out, subject_ids = [], []
+        out, subject_ids, lines = [], [], []
         for p in rows:
             listing = targets.get(p.target_ref)
             if listing is None:
@@ -790,7 +830,8 @@ class _Batch:
             self.lift_subjects[listing.id] = listing.subject_id
             out.append({**p.clean, "listing_id": listing.id})
             subject_ids.append(listing.subject_id)
-        self.count(self.insert("lift", out, subject_ids))
+            lines.append(p.line)
+        self.count(self.insert("lift", out, subject_ids), lines)
 
     def finish(self) -> None:
         """Feed entries and one audit entry for everything the batch applied."""

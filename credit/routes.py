@@ -18,7 +18,7 @@ from flask_smorest import Blueprint
 
 from credit import gate, screening, services
 from credit.eligibility import PURPOSES, eligibility_of
-from credit.exchange import detect_format, import_rows, read_feed, read_rows
+from credit.exchange import csv_encoding, detect_format, import_rows, read_feed, read_rows
 from credit.identifiers import mask_name, mask_resident_id
 from credit.models import Relation, Subject
 from credit.schemas import (
@@ -562,7 +562,14 @@ def import_exchange():
     # With an Idempotency-Key the body was already read (and hashed) by ``idempotent``;
     # without one it is streamed, never held in memory.
     body = io.BytesIO(request.get_data()) if request.headers.get(HEADER) else request.stream
-    result = import_rows(get_session(), read_rows(body, fmt))
+    encoding = csv_encoding(request.content_type) if fmt == "csv" else "utf-8"
+    if encoding is None:
+        raise _UnsupportedMediaType(
+            "A CSV file is read as UTF-8 or, when declared (charset=gbk), GBK/GB 18030.",
+            errors={"Content-Type": ["charset must be utf-8, gbk, gb2312 or gb18030"]},
+            rule="credit.exchange_charset",
+        )
+    result = import_rows(get_session(), read_rows(body, fmt, encoding))
     return result.as_dict()
 
 

@@ -423,6 +423,9 @@ class RejectedRowSchema(ma.Schema):
 class ImportResultSchema(ma.Schema):
     accepted = fields.Integer(required=True)
     duplicates = fields.Integer(required=True)
+    duplicate_lines = fields.List(
+        fields.Integer(), metadata={"description": "Lines counted as duplicates (first 1,000)"}
+    )
     rejected = fields.List(fields.Nested(RejectedRowSchema), required=True)
     rejected_total = fields.Integer()
     lines = fields.Integer()

@@ -375,3 +375,48 @@ def test_a_retroactive_revocation_leaves_what_the_register_said_readable(reg, se
         headers=reg.tokens["auditor"],
     ).get_json()
     assert earlier["records"] == [] and earlier["score"] == 100
+
+
+# --- exchange: duplicate lines named, GBK CSV when declared ----------------------------
+
+
+def _import(client, tokens, data: bytes, content_type: str):
+    return client.post(
+        "/api/v1/exchange/imports",
+        data=data,
+        content_type=content_type,
+        headers=tokens["regulator"],
+    )
+
+
+def _subject_csv(uscc: str, name: str, source_id: str) -> str:
+    return f"subject,bidder,{name},{uscc},110105,p7,{source_id}\n"
+
+
+CSV_HEADER = "type,kind,name,uscc,region,source.platform,source.id\n"
+
+
+def test_the_import_report_names_the_duplicate_lines(reg, client, tokens):
+    a, b = reg.uscc(), reg.uscc()
+    text = CSV_HEADER + _subject_csv(a, "甲公司", "1") + _subject_csv(b, "乙公司", "2")
+    text += _subject_csv(a, "甲公司", "1")  # line 4 repeats line 2
+    result = _import(client, tokens, text.encode(), "text/csv").get_json()
+    assert result["accepted"] == 2 and result["duplicates"] == 1
+    assert result["duplicate_lines"] == [4]
+    again = _import(client, tokens, text.encode(), "text/csv").get_json()
+    assert again["duplicate_lines"] == [2, 3, 4]
+
+
+def test_a_gbk_csv_is_read_when_declared(reg, client, tokens):
+    uscc = reg.uscc()
+    data = (CSV_HEADER + _subject_csv(uscc, "国标编码建设有限公司", "g1")).encode("gbk")
+    undeclared = _import(client, tokens, data, "text/csv").get_json()
+    assert undeclared["accepted"] == 0 and undeclared["rejected"][0]["errors"] == {
+        "_line": ["is not UTF-8"]
+    }
+    result = _import(client, tokens, data, "text/csv; charset=GBK").get_json()
+    assert result["accepted"] == 1, result
+    found = client.get(f"/api/v1/subjects/{uscc}", headers=tokens["auditor"]).get_json()
+    assert found["name"] == "国标编码建设有限公司"
+    refused = _import(client, tokens, data, "text/csv; charset=latin-1")
+    assert refused.status_code == 415 and refused.get_json()["rule"] == "credit.exchange_charset"

@@ -357,6 +357,7 @@ def test_the_change_feed_mirrors_everything_with_a_cursor(story, reg, client, to
     assert result == {
         "accepted": 0,
         "duplicates": len(seen),
+        "duplicate_lines": list(range(1, len(seen) + 1)),
         "rejected": [],
         "rejected_total": 0,
         "lines": len(seen),
