@@ -217,6 +217,26 @@ def add_relation(session: Session, subject: Subject, data: dict) -> Relation:
                 )
     if errors:
         raise Invalid(errors, rule="credit.relation_valid")
+
+    def same(column, value):
+        return column.is_(None) if value is None else column == value
+
+    twin = session.scalar(
+        select(Relation.id).where(
+            Relation.subject_id == subject.id,
+            Relation.other_id == other.id,
+            Relation.kind == clean["kind"],
+            same(Relation.share, clean["share"]),
+            same(Relation.start, clean["start"]),
+            same(Relation.end, clean["end"]),
+        )
+    )
+    if twin is not None:
+        raise Conflict(
+            f"The same relation is already registered (relation {twin}).",
+            errors={"other": [f"identical to relation {twin}"]},
+            rule="credit.relation_unique",
+        )
     platform, source_id = _source_of(data)
     relation = Relation(
         subject_id=subject.id,

@@ -420,3 +420,13 @@ def test_a_gbk_csv_is_read_when_declared(reg, client, tokens):
     assert found["name"] == "国标编码建设有限公司"
     refused = _import(client, tokens, data, "text/csv; charset=latin-1")
     assert refused.status_code == 415 and refused.get_json()["rule"] == "credit.exchange_charset"
+
+
+def test_an_identical_relation_is_refused_but_a_later_period_is_not(reg):
+    firm, person = reg.org("关系公司"), reg.person("法人甲")
+    body = {"kind": "legal_rep", "other": firm["id"], "start": "2020-01-01", "end": "2022-12-31"}
+    reg.post(f"/subjects/{person['id']}/relations", body, 201)
+    twin = reg.post(f"/subjects/{person['id']}/relations", body, 409).get_json()
+    assert twin["rule"] == "credit.relation_unique"
+    later = {"kind": "legal_rep", "other": firm["id"], "start": "2024-01-01"}
+    reg.post(f"/subjects/{person['id']}/relations", later, 201)
