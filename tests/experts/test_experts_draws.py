@@ -13,6 +13,7 @@ from credit.eligibility import eligibility
 from credit.models import CreditRecord
 from experts import services
 from experts.models import Draw, DrawGroup, DrawRound, ExpertBooking
+from trading import clock
 
 
 def when(view: dict, key: str) -> datetime:
@@ -370,8 +371,9 @@ def test_feedback_writes_the_credit_record_that_bars_the_next_draw(
     assert record.polarity == "negative" and record.category == "evaluation_misconduct"
     assert record.basis_document_no == f"draw {drawn['id']}"
     expert = services.get_expert(session, absent)
-    # the record runs from the day the feedback was given (which may be the day after start)
-    today = feedback_at.date()
+    # the record runs from the China date the feedback was given (which may be the day after
+    # start, and the day after the UTC date)
+    today = clock.china_date(feedback_at)
     assert eligibility(session, expert.subject_id, "expert", on=today).eligible is False
 
     fine = client.post(
