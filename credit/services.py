@@ -41,10 +41,6 @@ LOCAL_PLATFORM = "gongxin"
 PERSON_KINDS = ("practitioner",)
 
 
-def utcnow() -> datetime:
-    return clock.now()
-
-
 def new_source_id() -> str:
     return uuid.uuid4().hex
 
@@ -129,7 +125,7 @@ def create_subject(session: Session, data: dict) -> Subject:
             errors={field: ["already registered"]},
             rule="credit.subject_unique",
         )
-    subject = Subject(**clean, created_at=utcnow())
+    subject = Subject(**clean, created_at=clock.now())
     session.add(subject)
     session.flush()
     audit.record(
@@ -246,7 +242,7 @@ def add_relation(session: Session, subject: Subject, data: dict) -> Relation:
         start=clean["start"],
         end=clean["end"],
         note=clean["note"],
-        created_at=utcnow(),
+        created_at=clock.now(),
         source_platform=platform,
         source_id=source_id,
     )
@@ -396,7 +392,7 @@ def add_record(
         subject_id=subject.id,
         event="correction" if corrected else "record",
         refers_to_id=corrected.id if corrected else None,
-        created_at=utcnow(),
+        created_at=clock.now(),
         **clean,
     )
     session.add(record)
@@ -453,7 +449,7 @@ def revoke_record(
     event = CreditRecord(
         subject_id=record.subject_id,
         refers_to_id=record.id,
-        created_at=utcnow(),
+        created_at=clock.now(),
         **clean,
     )
     session.add(event)
@@ -499,7 +495,7 @@ def list_subject(
     else:
         _source_taken(session, Listing, clean["source_platform"], clean["source_id"])
     clean["sectors"], clean["regions"] = pack(clean["sectors"]), pack(clean["regions"])
-    listing = Listing(subject_id=subject.id, created_at=utcnow(), **clean)
+    listing = Listing(subject_id=subject.id, created_at=clock.now(), **clean)
     session.add(listing)
     session.flush()
     audit.record(
@@ -556,7 +552,7 @@ def lift_listing(
         clean["source_platform"], clean["source_id"] = LOCAL_PLATFORM, new_source_id()
     else:
         _source_taken(session, ListingLift, clean["source_platform"], clean["source_id"])
-    lift = ListingLift(listing_id=listing.id, created_at=utcnow(), **clean)
+    lift = ListingLift(listing_id=listing.id, created_at=clock.now(), **clean)
     session.add(lift)
     session.flush()
     audit.record(

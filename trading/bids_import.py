@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from credit.identifiers import InvalidIdentifier, validate_uscc
 from credit.models import Subject
 from credit.services import create_subject, find_subject
-from trading import audit
+from trading import audit, clock
 from trading.collusion import store
 from trading.errors import ServiceError
 from trading.models import FINGERPRINT_FIELDS, Bid, Tender
@@ -262,9 +262,7 @@ def import_bids(
     ``on_batch(report, rejected_in_batch)`` is called after each batch has been flushed:
     the command line reports progress there and commits, so a crash loses at most a batch.
     """
-    from trading.services import utcnow
-
-    now = now or utcnow()
+    now = now or clock.now()
     report = ImportReport()
     _, rows = _rows(lines)
     batch: list[tuple[int, dict[str, str]]] = []

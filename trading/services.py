@@ -31,10 +31,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 SCREEN_KEYS = ("cv", "spd", "diffp", "rd", "kurt", "skew")
 
 
-def utcnow() -> datetime:
-    return clock.now()
-
-
 @dataclass(frozen=True)
 class Caller:
     """Who is acting, as far as the rules care: a centre is bound to its organisation."""
@@ -148,7 +144,7 @@ def create_tender(session: Session, data: dict, caller: Caller) -> Tender:
         tender_date=clock.china_date(data["opening_at"]),
         centre_uscc=caller.centre,
         origin="api",
-        created_at=utcnow(),
+        created_at=clock.now(),
     )
     session.add(tender)
     session.flush()
@@ -175,7 +171,7 @@ def _tender_audit(tender: Tender) -> dict:
 def tender_status(tender: Tender, now: datetime | None = None) -> str:
     if tender.awarded_at is not None:
         return "awarded"
-    if tender.deadline is not None and (now or utcnow()) < tender.deadline:
+    if tender.deadline is not None and (now or clock.now()) < tender.deadline:
         return "open"
     return "closed"
 
@@ -303,7 +299,7 @@ def _tenders_query(session: Session, args: dict) -> tuple[Select, Any]:
                 and_(Bid.tender_id == Tender.id, Bid.bidder_id == (subject.id if subject else -1))
             )
         )
-    status, now = args.get("status"), utcnow()
+    status, now = args.get("status"), clock.now()
     if status == "awarded":
         stmt = stmt.where(Tender.awarded_at.is_not(None))
     elif status == "open":
@@ -359,7 +355,7 @@ def register_bid(
     session: Session, ref: str, data: dict, caller: Caller, now: datetime | None = None
 ) -> tuple[Bid, Subject]:
     """Register a bid: before the deadline, one per bidder, from an eligible bidder."""
-    now = now or utcnow()
+    now = now or clock.now()
     tender = get_tender(session, ref, lock=True)
     _check_centre(tender, caller)
     if tender.awarded_at is not None:
@@ -447,7 +443,7 @@ def award_tender(
     session: Session, ref: str, data: dict, caller: Caller, now: datetime | None = None
 ) -> Tender:
     """Award the tender to one of its bidders, after the deadline, once, to an eligible one."""
-    now = now or utcnow()
+    now = now or clock.now()
     tender = get_tender(session, ref, lock=True)
     _check_centre(tender, caller)
     if tender.awarded_at is not None:
@@ -508,5 +504,4 @@ __all__ = [
     "tenders_page",
     "register_bid",
     "tender_detail",
-    "utcnow",
 ]

@@ -51,10 +51,6 @@ RECORD_PLATFORM = "gongxin.collusion"
 Progress = Callable[[str, int], None]
 
 
-def utcnow() -> datetime:
-    return clock.now()
-
-
 def _has_group(evidence: Iterable[Evidence]) -> bool:
     return any(e.source == "red_flag" and len(e.members) > 1 for e in evidence)
 
@@ -102,7 +98,7 @@ def _scan_market(
     min_score: float,
     every: int,
 ) -> dict[str, Any]:
-    now = now or utcnow()
+    now = now or clock.now()
     started = time.perf_counter()
     metas = store.tender_metas(session)
     # First pass, a few columns: who bid what, won, with which manager. The network and
@@ -180,7 +176,7 @@ def scan_tender(
     """Scan one tender (at its opening): screens, red flags, busy managers, its groups."""
     from trading.services import get_tender
 
-    now = now or utcnow()
+    now = now or clock.now()
     started = time.perf_counter()
     tender = get_tender(session, ref)
     views = list(store.tender_views(session, [tender.id]))
@@ -314,7 +310,7 @@ def review_alert(
     ``record_members`` (USCCs of the alert's members) get one serious 围标串标 record each,
     with the legal ``basis`` the decision rests on; the records name the alert.
     """
-    now = now or utcnow()
+    now = now or clock.now()
     # Locked: two auditors deciding at once queue, and the second finds the alert closed.
     alert = get_alert(session, alert_id, lock=True)
     if alert.status != "open":
