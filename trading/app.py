@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+import time
 from types import FunctionType
 from typing import Any
 
@@ -36,16 +38,17 @@ class _App(Flask):
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    app = _App("gongxin", instance_relative_config=True)
-    app.config.update(load_config(config))
+    settings = load_config(config)
+    app = _App(
+        "gongxin", instance_relative_config=True, instance_path=settings.get("INSTANCE_PATH")
+    )
+    app.config.update(settings)
     if not app.config.get("DATABASE_URL"):
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "gongxin.sqlite3")
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
     if not app.config.get("SECRET_KEY"):
-        # Sessions of the web console need a key; without one from the environment each
-        # process makes its own, so console sign-ins do not survive a restart.
-        app.config["SECRET_KEY"] = os.urandom(32).hex()
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
@@ -62,6 +65,40 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     init_console(app)
     return app
+
+
+def instance_secret_key(folder: str) -> str:
+    """The console's signing key kept in the instance folder, made once.
+
+    Every worker of one host must sign sessions with the same key: a key made per process
+    sends a browser that signed in through one worker back to the login page (or to a CSRF
+    refusal) when its next request reaches another. The first process to start writes the
+    key (exclusively, mode 0600); every other one reads it. Several hosts need
+    ``SECRET_KEY`` from the environment instead. A folder that cannot keep the key stops
+    the start: sessions that break at random would be worse.
+    """
+    path = os.path.join(folder, "secret_key")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_hex(32))
+        for _ in range(50):  # another worker may be writing it this very moment
+            with open(path) as stored:
+                key = stored.read().strip()
+            if len(key) == 64:
+                return key
+            time.sleep(0.01)
+    except OSError as error:
+        raise RuntimeError(
+            f"SECRET_KEY is not set and the instance folder cannot keep one ({error}); "
+            "set SECRET_KEY in the environment"
+        ) from error
+    raise RuntimeError(f"{path} does not hold a key; remove it or set SECRET_KEY")
 
 
 class _Api(Api):

@@ -15,6 +15,8 @@ class Config:
     # None means "an SQLite file in the instance folder" (resolved by create_app).
     DATABASE_URL: str | None = None
     SECRET_KEY: str | None = None
+    # The instance folder (SQLite file, the console's kept key); None: ./instance of the project.
+    INSTANCE_PATH: str | None = None
     DB_POOL_SIZE: int = 5
     DB_MAX_OVERFLOW: int = 10
     DB_ECHO: bool = False
