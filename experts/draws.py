@@ -610,7 +610,7 @@ def open_draw(session: Session, draw_id: int, role: str, org: str | None) -> tup
     if role in READER_ROLES:
         if clock.now() < draw.unseal_at:
             raise Forbidden(
-                f"Draw {draw_id} is sealed until {draw.unseal_at.isoformat()} (the end of "
+                f"Draw {draw_id} is sealed until {clock.rfc3339(draw.unseal_at)} (the end of "
                 "evaluation); only the requesting centre sees it before then.",
                 errors={"draw": ["sealed"]},
                 rule="draws.sealed",
@@ -1100,7 +1100,7 @@ def record_feedback(session: Session, draw: Draw, data: dict[str, Any]) -> DrawF
     if now < draw.window_start:
         raise Conflict(
             f"Feedback on draw {draw.id} opens when the evaluation starts "
-            f"({draw.window_start.isoformat()}).",
+            f"({clock.rfc3339(draw.window_start)}).",
             errors={"draw": ["evaluation not started"]},
             rule="draws.feedback_after_evaluation",
         )

@@ -335,7 +335,8 @@ def publish(session: Session, inspection: InspectionDraw) -> InspectionDraw:
     """Make the inspection public (一公开): subjects, inspectors, results and the seed."""
     if inspection.published_at is not None:
         raise Conflict(
-            f"Inspection {inspection.id} was published at {inspection.published_at.isoformat()}.",
+            f"Inspection {inspection.id} was published at "
+            f"{clock.rfc3339(inspection.published_at)}.",
             errors={"inspection": ["already published"]},
             rule="inspections.publish_once",
         )

@@ -36,6 +36,11 @@ def as_utc(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(tzinfo=None)
 
 
+def rfc3339(instant: datetime) -> str:
+    """An instant as the wire writes it: RFC 3339 in UTC with its offset (naive values are UTC)."""
+    return as_utc(instant).replace(tzinfo=UTC).isoformat()
+
+
 def china_date(instant: datetime) -> date:
     """The China Standard Time calendar date of an instant (naive values are UTC)."""
     aware = instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)

@@ -369,8 +369,8 @@ def register_bid(
         raise Invalid({"submitted_at": ["must not be in the future"]}, rule="bids.valid")
     if tender.deadline is not None and submitted > tender.deadline:
         raise Conflict(
-            f"The bid was submitted at {submitted.isoformat()}, after the deadline "
-            f"{tender.deadline.isoformat()}.",
+            f"The bid was submitted at {clock.rfc3339(submitted)}, after the deadline "
+            f"{clock.rfc3339(tender.deadline)}.",
             errors={"submitted_at": ["after the tender's deadline"]},
             rule="bids.before_deadline",
         )
@@ -457,7 +457,7 @@ def award_tender(
         raise Invalid({"awarded_at": ["must not be in the future"]}, rule="tenders.valid")
     if tender.deadline is not None and awarded_at < tender.deadline:
         raise Conflict(
-            f"Tender {ref} cannot be awarded before its deadline {tender.deadline.isoformat()}.",
+            f"Tender {ref} cannot be awarded before its deadline {clock.rfc3339(tender.deadline)}.",
             errors={"awarded_at": ["before the deadline"]},
             rule="tenders.award_after_deadline",
         )

@@ -357,6 +357,8 @@ def test_feedback_writes_the_credit_record_that_bars_the_next_draw(
     )
     assert early.status_code == 409
     assert early.get_json()["rule"] == "draws.feedback_after_evaluation"
+    # the instant in the message is written as on the wire, with its offset
+    assert f"({drawn['window']['start'].replace('Z', '+00:00')})" in early.get_json()["message"]
 
     feedback_at = when(drawn, "start") + timedelta(hours=2)
     at(feedback_at)

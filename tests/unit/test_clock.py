@@ -48,3 +48,11 @@ def test_the_zone_data_ships_with_the_service():
     # tzdata is a dependency: Asia/Shanghai resolves on hosts without a system zone database.
     assert clock.CHINA.key == "Asia/Shanghai"
     assert clock.CHINA.utcoffset(datetime(2027, 7, 1)) == timedelta(hours=8)
+
+
+def test_an_instant_is_written_with_its_offset():
+    assert clock.rfc3339(datetime(2026, 12, 3, 8, 4, 59, 557584)) == (
+        "2026-12-03T08:04:59.557584+00:00"
+    )
+    beijing = datetime(2026, 12, 3, 16, 4, 59, tzinfo=timezone(timedelta(hours=8)))
+    assert clock.rfc3339(beijing) == "2026-12-03T08:04:59+00:00"
