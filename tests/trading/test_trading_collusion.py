@@ -378,3 +378,35 @@ def test_concurrent_scans_raise_each_alert_once(committed_url, backend, monkeypa
         assert alert.members == sorted(f.uscc for f in market.trio)
         assert sorted(alert.tenders) == sorted(refs)
     db.dispose()
+
+
+def test_alert_lists_filter_by_member_tender_region_and_score_and_name_members(
+    client, tokens, market
+):
+    from tests.trading.conftest import REGION
+
+    scan(client, tokens)
+    trio = alert_of(client, tokens, market.trio)
+    ring = alert_of(client, tokens, market.ring)
+
+    def ids(**query):
+        return sorted(a["id"] for a in alerts(client, tokens, page_size=500, **query)["items"])
+
+    assert ids(member=market.trio[0].uscc) == [trio["id"]]
+    assert ids(member=market.ring[1].uscc) == [ring["id"]]
+    assert ids(member=market.honest[0].uscc) == []
+    assert ids(tender=market.trio_ref) == [trio["id"]]
+    assert ids(tender="NO-SUCH_1") == []
+    everything = ids()
+    assert ids(region=REGION) == everything and trio["id"] in everything
+    assert ids(region=REGION[:2]) == everything
+    assert ids(region="650000") == []
+    low = min(trio["score"], ring["score"])
+    assert ids(min_score=low, max_score=low) == [a for a in everything if a in ids(max_score=low)]
+    assert trio["id"] not in ids(max_score=trio["score"] - 1e-6)
+    listed = alerts(client, tokens, member=market.trio[0].uscc)["items"][0]
+    names = {m.uscc: m.name for m in market.trio}
+    assert listed["bidders"] == [{"uscc": u, "name": names[u]} for u in listed["members"]]
+    for bad in ({"member": "not-a-uscc"}, {"region": "11x"}, {"max_score": 2}):
+        response = client.get(ALERTS, query_string=bad, headers=tokens["auditor"])
+        assert response.status_code == 422 and set(bad) <= set(response.get_json()["errors"])

@@ -48,6 +48,22 @@ class AlertListArgs(PageArgs):
     status = ma.fields.String(validate=validate.OneOf(ALERT_STATUSES))
     scope = ma.fields.String(validate=validate.OneOf(ALERT_SCOPES))
     min_score = ma.fields.Float(validate=validate.Range(min=0, max=1))
+    max_score = ma.fields.Float(validate=validate.Range(min=0, max=1))
+    member = ma.fields.String(
+        validate=validate.Regexp(USCC_PATTERN, error="a USCC"),
+        metadata={"description": "Alerts naming this bidder (USCC)"},
+    )
+    tender = ma.fields.String(
+        validate=validate.Regexp(REF_PATTERN, error="a tender reference"),
+        metadata={"description": "Alerts about this tender (its reference)"},
+    )
+    region = ma.fields.String(
+        validate=validate.Regexp(r"^(\d{2}|\d{4}|\d{6})$", error="2, 4 or 6 digits"),
+        metadata={
+            "description": "Alerts with a member registered in this GB/T 2260 region (a "
+            "province's 2, a city's 4 or a county's 6 digits), read from the member's USCC"
+        },
+    )
 
 
 class BasisSchema(ma.Schema):
@@ -114,6 +130,11 @@ class ReviewSchema(ma.Schema):
     )
 
 
+class BidderNameSchema(ma.Schema):
+    uscc = ma.fields.String(required=True)
+    name = ma.fields.String(allow_none=True)
+
+
 class AlertSummarySchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     status = ma.fields.String(required=True, validate=validate.OneOf(ALERT_STATUSES))
@@ -124,14 +145,13 @@ class AlertSummarySchema(ma.Schema):
     explanation = ma.fields.String(required=True)
     created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
-
-
-class BidderNameSchema(ma.Schema):
-    uscc = ma.fields.String(required=True)
-    name = ma.fields.String(allow_none=True)
+    bidders = ma.fields.List(
+        ma.fields.Nested(BidderNameSchema),
+        required=True,
+        metadata={"description": "The members with their names, in the order of members"},
+    )
 
 
 class AlertSchema(AlertSummarySchema):
-    bidders = ma.fields.List(ma.fields.Nested(BidderNameSchema), required=True)
     evidence = ma.fields.List(ma.fields.Nested(EvidenceSchema), required=True)
     reviews = ma.fields.List(ma.fields.Nested(ReviewSchema), required=True)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, cast, select
 from sqlalchemy.orm import Session
 
 from credit.models import Subject
@@ -228,7 +228,31 @@ def get_alert(session: Session, alert_id: int, *, lock: bool = False) -> Alert:
 def alerts_page(session: Session, args: dict) -> dict:
     """One page of alerts matching ``args``, the highest score first."""
     page = paginate(session, alerts_query(args), args["page"], args["page_size"])
-    return {**page, "items": [alert_summary(a) for a in page["items"]]}
+    names = member_names(session, page["items"])
+    return {**page, "items": [alert_summary(a, names) for a in page["items"]]}
+
+
+def member_names(session: Session, alerts: Iterable[Alert]) -> dict[str, str]:
+    """USCC -> name of every member of ``alerts``, in one query."""
+    usccs = sorted({m for a in alerts for m in a.members})
+    if not usccs:
+        return {}
+    rows = session.execute(select(Subject.uscc, Subject.name).where(Subject.uscc.in_(usccs)))
+    return {uscc: name for uscc, name in rows}
+
+
+def _json_list_has(column, pattern: str):
+    """``column`` (a JSON list of strings) holds an item matching the LIKE ``pattern``.
+
+    Matched on the list's text (``["A", "B"]`` on both databases), the item between its
+    quotes; ``pattern`` is already escaped with ``\\``. Portable and needs no table of
+    members; it reads each alert's list, which is what a filtered page of alerts costs.
+    """
+    return cast(column, String).like(f'%"{pattern}"%', escape="\\")
+
+
+def _like_literal(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def alerts_query(args: dict) -> Select:
@@ -240,10 +264,21 @@ def alerts_query(args: dict) -> Select:
         stmt = stmt.where(Alert.scope == args["scope"])
     if args.get("min_score") is not None:
         stmt = stmt.where(Alert.score >= args["min_score"])
+    if args.get("max_score") is not None:
+        stmt = stmt.where(Alert.score <= args["max_score"])
+    if args.get("member"):
+        stmt = stmt.where(_json_list_has(Alert.members, args["member"].upper()))
+    if args.get("tender"):
+        stmt = stmt.where(_json_list_has(Alert.tenders, _like_literal(args["tender"])))
+    if args.get("region"):
+        # A USCC's characters 3-8 are its registration region (GB 32100-2015).
+        stmt = stmt.where(_json_list_has(Alert.members, f"__{args['region']}%"))
     return stmt.order_by(Alert.score.desc(), Alert.id)
 
 
-def alert_summary(alert: Alert) -> dict:
+def alert_summary(alert: Alert, names: dict[str, str] | None = None) -> dict:
+    """An alert for lists; ``names`` (USCC -> name, see :func:`member_names`) names members."""
+    names = names or {}
     return {
         "id": alert.id,
         "status": alert.status,
@@ -254,6 +289,7 @@ def alert_summary(alert: Alert) -> dict:
         "explanation": alert.explanation,
         "created_at": alert.created_at,
         "updated_at": alert.updated_at,
+        "bidders": [{"uscc": m, "name": names.get(m)} for m in alert.members],
     }
 
 
@@ -267,14 +303,8 @@ def alert_detail(session: Session, alert: Alert) -> dict:
     reviews = session.scalars(
         select(AlertReview).where(AlertReview.alert_id == alert.id).order_by(AlertReview.id)
     ).all()
-    names = dict(
-        session.execute(
-            select(Subject.uscc, Subject.name).where(Subject.uscc.in_(alert.members))
-        ).all()
-    )
-    detail = alert_summary(alert)
+    detail = alert_summary(alert, member_names(session, [alert]))
     detail.update(
-        bidders=[{"uscc": m, "name": names.get(m)} for m in alert.members],
         evidence=[
             {
                 "kind": e.kind,
