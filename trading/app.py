@@ -13,7 +13,7 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api
 
-from trading import audit, db, errors
+from trading import audit, db, errors, request_context
 from trading.config import load_config
 
 
@@ -51,7 +51,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    request_context.init_app(app)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     app.session_interface = _ConsoleOnlySessions()

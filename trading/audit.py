@@ -45,6 +45,8 @@ class AuditEntry(Base):
     digest: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The request that wrote it (X-Request-Id); None for the command line. Part of the hash.
+    request_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class AuditHead(Base):
@@ -79,8 +81,11 @@ def entry_hash(
     target_type: str,
     target_id: str | None,
     digest: str,
+    request_id: str | None = None,
 ) -> str:
     material = [prev_hash, seq, at.isoformat(), actor, action, target_type, target_id, digest]
+    if request_id is not None:  # entries written before request ids hash as they did
+        material.append(request_id)
     return hashlib.sha256(canonical_json(material).encode()).hexdigest()
 
 
@@ -127,13 +132,14 @@ def _write_pending(session: Session) -> None:
     prev, seq = head.hash, head.seq
     now = clock.now()
     default_actor = session.info.get("actor", "system")
+    request_id = session.info.get("request_id")
     rows = []
     for item in pending:
         seq += 1
         actor = item.actor or default_actor
         digest = change_digest(item.before, item.after)
         digest_hash = entry_hash(
-            prev, seq, now, actor, item.action, item.target_type, item.target_id, digest
+            prev, seq, now, actor, item.action, item.target_type, item.target_id, digest, request_id
         )
         rows.append(
             dict(
@@ -148,6 +154,7 @@ def _write_pending(session: Session) -> None:
                 digest=digest,
                 prev_hash=prev,
                 hash=digest_hash,
+                request_id=request_id,
             )
         )
         prev = digest_hash
@@ -211,6 +218,7 @@ def verify_chain(session: Session) -> Verification:
             entry.target_type,
             entry.target_id,
             entry.digest,
+            entry.request_id,
         )
         if recomputed != entry.hash:
             return bad(entry, entry.seq, "entry fields do not match its hash: edited or forged")

@@ -21,6 +21,7 @@ class Config:
     DB_MAX_OVERFLOW: int = 10
     DB_ECHO: bool = False
     LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: str = "json"  # or "text"
     # Tokens are looked up by digest; a resolved token is cached this many seconds per process
     # (revocation reaches every worker within this delay).
     TOKEN_CACHE_SECONDS: float = 5.0

@@ -16,6 +16,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from trading.request_context import request_id
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -155,6 +157,7 @@ def get_session() -> Session:
         g.db_session = database().session()
         who = g.get("principal")
         g.db_session.info["actor"] = who.actor if who is not None else "anonymous"
+        g.db_session.info["request_id"] = request_id()
     return g.db_session
 
 

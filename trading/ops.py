@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import marshmallow as ma
 from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
-from trading import audit
+from trading import audit, migrate
 from trading.auth import access
 from trading.db import get_session
 from trading.errors import ErrorSchema, error_response
@@ -38,11 +40,13 @@ def healthz():
 @health_blp.route("/readyz")
 @health_blp.doc(security=[])
 @health_blp.response(200, HealthSchema)
-@health_blp.alt_response(503, schema=ErrorSchema, description="Database unreachable")
+@health_blp.alt_response(
+    503, schema=ErrorSchema, description="Database unreachable or not at the migrations' head"
+)
 def readyz():
-    """Readiness: the database answers a query."""
+    """Readiness: the database answers and its schema is at the migrations' head."""
     try:
-        get_session().execute(text("SELECT 1"))
+        applied = set(get_session().scalars(text("SELECT version_num FROM alembic_version")))
     except Exception:  # any failure to reach the database means "not ready"
         return error_response(
             503,
@@ -50,7 +54,21 @@ def readyz():
             {"database": ["unreachable"]},
             "ops.database_reachable",
         )
+    expected = _heads()
+    if applied != expected:
+        return error_response(
+            503,
+            f"The database schema is at {sorted(applied) or 'nothing'}, not at the migrations' "
+            f"head {sorted(expected)}: run `flask --app wsgi db upgrade`.",
+            {"migrations": ["not at head"]},
+            "ops.migrations_at_head",
+        )
     return {"status": "ready"}
+
+
+@cache
+def _heads() -> set[str]:
+    return set(migrate.heads())
 
 
 class AuditQuerySchema(ma.Schema):
@@ -78,6 +96,9 @@ class AuditEntrySchema(ma.Schema):
     digest = ma.fields.String(required=True)
     prev_hash = ma.fields.String(required=True)
     hash = ma.fields.String(required=True)
+    request_id = ma.fields.String(
+        allow_none=True, metadata={"description": "The request that wrote it (X-Request-Id)"}
+    )
 
 
 class AuditPageSchema(ma.Schema):
