@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from trading import clock
+
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -126,7 +128,7 @@ def seed_world(session) -> dict:
     blacklisted person (for the masked public view); the colluding market with its alert.
     """
     import random
-    from datetime import date, datetime, timedelta
+    from datetime import timedelta
 
     from credit import services as credit
     from credit.identifiers import make_resident_id, make_uscc
@@ -160,7 +162,7 @@ def seed_world(session) -> dict:
             },
         )
         made["experts"].append(expert.id)
-    now = datetime.utcnow().replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     caller = tenders.Caller(actor="centre:test", role="centre", org=CENTRE)
     tender = tenders.create_tender(
         session,
@@ -191,7 +193,7 @@ def seed_world(session) -> dict:
         "document_no": "京建法罚〔2025〕7号",
         # A month back, so the listings (which start on the decision) are in force whatever
         # the hour and whichever calendar (the server's, China's) a test's times fall on.
-        "decided_on": (date.today() - timedelta(days=30)).isoformat(),
+        "decided_on": (clock.today() - timedelta(days=30)).isoformat(),
     }
     made["debarred"] = org("北京失信建设有限公司")
     credit.list_subject(

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.console.conftest import seed_market, seed_world
+from trading import clock
 from trading.collusion.models import Alert
 
 
@@ -73,7 +74,7 @@ def test_a_regulator_s_record_form_insists_on_the_legal_basis(signed_in, world, 
             "description": "投标文件弄虚作假",
             "basis.authority": "北京市住房和城乡建设委员会",
             "basis.document_no": "京建法罚〔2025〕9号",
-            "basis.decided_on": datetime.now().date().isoformat(),
+            "basis.decided_on": clock.today().isoformat(),
         },
     )
     assert accepted.status_code == 303
@@ -157,7 +158,7 @@ def test_the_public_page_never_shows_a_person_in_full(client, world):
 def _draw(centre, world) -> str:
     form_page = centre.get(f"/draws/new?tender={world['tender']}")
     assert form_page.status_code == 200 and world["tenderee"] in form_page.text
-    tomorrow = datetime.now() + timedelta(days=1)
+    tomorrow = clock.now() + timedelta(days=1)
     response = centre.post(
         "/draws",
         {
@@ -250,7 +251,7 @@ def test_alerts_are_sorted_by_score_and_reviewed_with_a_basis_for_records(
             "record_members": alert.members[:1],
             "basis.authority": "北京市纪委监委",
             "basis.document_no": "京纪〔2025〕1号",
-            "basis.decided_on": datetime.now().date().isoformat(),
+            "basis.decided_on": clock.today().isoformat(),
         },
     )
     assert done.status_code == 303
@@ -463,8 +464,6 @@ def test_the_subject_page_answers_the_eligibility_question(signed_in, world):
 def test_after_the_window_an_auditor_reads_the_whole_record_and_verifies_it(
     signed_in, world, monkeypatch
 ):
-    from trading import clock
-
     centre = signed_in("centre")
     where = _draw(centre, world)
     later = clock.now() + timedelta(days=3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -16,10 +16,11 @@ from credit.identifiers import (
     uscc_check_character,
 )
 from tests.credit.conftest import basis
+from trading import clock
 
 
 def _recent(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (clock.today() - timedelta(days=days)).isoformat()
 
 
 def _uscc(department: str, kind: str, region: str, body: str = "MA1MXY27") -> str:
@@ -353,7 +354,7 @@ def test_a_retroactive_revocation_leaves_what_the_register_said_readable(reg, se
     record = reg.record(firm)  # serious, decided and effective 2024-03-01
     _known_since(session, "credit_records", record["id"], "2024-03-01 02:00:00")
     # Revoked today, void from the start (撤销 of a wrong decision).
-    revoke = {"basis": basis(date.today().isoformat(), "京复〔2026〕1号"), "on": "2024-03-01"}
+    revoke = {"basis": basis(clock.today().isoformat(), "京复〔2026〕1号"), "on": "2024-03-01"}
     reg.post(f"/records/{record['id']}/revocations", revoke, 201)
 
     now = reg.credit(firm, as_of="2024-05-01")

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 from credit.identifiers import mask_resident_id
 from tests.credit.conftest import basis
+from trading import clock
 
 
 def _recent(days: int) -> str:
-    return (date.today() - timedelta(days=days)).isoformat()
+    return (clock.today() - timedelta(days=days)).isoformat()
 
 
 def test_the_blacklist_is_filtered_by_sector_region_and_date(reg, client, tokens):

@@ -5,7 +5,7 @@ through the API, and a small market with two planted cartels written straight to
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from credit.identifiers import make_resident_id, make_uscc
 from credit.services import create_subject, list_subject
+from trading import clock
 from trading.models import Bid, Tender
 
 REGION = "110105"
 
 
 def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return clock.now()
 
 
 def iso(moment: datetime) -> str:
@@ -30,7 +31,7 @@ def basis(decided_on: date | None = None) -> dict:
     return {
         "authority": "北京市发展和改革委员会",
         "document_no": "京发改罚〔2025〕7号",
-        "decided_on": (decided_on or date.today() - timedelta(days=1)).isoformat(),
+        "decided_on": (decided_on or clock.today() - timedelta(days=1)).isoformat(),
     }
 
 
@@ -66,7 +67,7 @@ class Trading:
         return subject
 
     def blacklist(self, subject) -> None:
-        start = date.today() - timedelta(days=30)
+        start = clock.today() - timedelta(days=30)
         list_subject(
             self.session,
             subject,
@@ -156,7 +157,7 @@ class Market:
         self.session = session
         self.rng = random.Random(seed)
         self.ref_count = 0
-        self.day = date.today() - timedelta(days=400)
+        self.day = clock.today() - timedelta(days=400)
         self.honest = [self._firm(f"诚信建设{i}") for i in range(20)]
         self.ring = [self._firm(f"轮庄公司{i}") for i in range(4)]
         self.trio = [self._firm(f"同机公司{i}") for i in range(3)]

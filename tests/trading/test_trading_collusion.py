@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from credit.eligibility import eligibility
 from credit.models import CreditRecord
 from tests.conftest import make_app
 from tests.trading.conftest import Market, basis, iso, load_market, now
+from trading import clock
 from trading.collusion import store
 from trading.collusion.models import Alert, TenderScreen
 from trading.collusion.scan import ALERT_THRESHOLD
@@ -134,7 +135,7 @@ def test_confirming_writes_credit_records_linked_to_the_alert(client, tokens, ma
     assert all(r.category == "collusion" and r.severity == "serious" for r in records)
     assert all(f"#{trio['id']}" in r.description for r in records)
     member = next(m for m in market.trio if m.uscc == chosen[0])
-    answer = eligibility(session, member, "bid", "construction", "110105", date.today())
+    answer = eligibility(session, member, "bid", "construction", "110105", clock.today())
     assert not answer.eligible
     assert "credit.record_bars_bid" in {r.rule for r in answer.reasons}
     tender = Tender(
@@ -171,7 +172,7 @@ def test_a_dismissal_is_remembered_until_new_evidence_arrives(client, tokens, ma
         title="t",
         sector="construction",
         region="110105",
-        tender_date=date.today(),
+        tender_date=clock.today(),
         origin="import",
         created_at=now(),
     )
@@ -325,7 +326,7 @@ def test_concurrent_scans_raise_each_alert_once(committed_url, backend, monkeypa
             title="t",
             sector="construction",
             region="110105",
-            tender_date=date.today(),
+            tender_date=clock.today(),
             origin="import",
             created_at=now(),
         )
