@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trading.collusion.model import Cluster, TenderView  # noqa: E402
-from trading.collusion.scan import ALERT_THRESHOLD, ScanResult, scan  # noqa: E402
+from trading.collusion.scan import ALERT_THRESHOLD, ScanResult, is_alert, scan  # noqa: E402
 from trading.collusion.synthetic import Truth, generate_market  # noqa: E402
 
 
@@ -139,7 +139,7 @@ def run(
         "edges": result.graph.number_of_edges(),
         "clusters": len(result.clusters),
     }
-    alerts = [c for c in result.clusters if c.score >= threshold]
+    alerts = [c for c in result.clusters if is_alert(c, threshold)]
     row["alerts"] = len(alerts)
     row["firm_p"], row["firm_r"], row["firms_named"] = firm_scores(alerts, truth)
     row["cluster_p"], row["cluster_r"], row["kinds"] = cluster_scores(alerts, truth)

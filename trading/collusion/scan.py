@@ -15,11 +15,23 @@ import networkx as nx
 from trading.collusion.model import Cluster, Evidence, TenderView
 from trading.collusion.network import clusters, co_bidding_graph, make_cluster, tender_clusters
 from trading.collusion.red_flags import busy_project_managers, common_values, red_flags
+from trading.collusion.scoring import corroborated
 from trading.collusion.screens import screen_evidence, screens, suspicion
 
 # Scores below this are clues (a shared office IP, one author name, tight prices in one
 # tender) rather than a case for an auditor; the service may choose its own.
 ALERT_THRESHOLD = 0.6
+
+
+def is_alert(cluster: Cluster, min_score: float = ALERT_THRESHOLD) -> bool:
+    """Whether a cluster is raised: two or more members, the score, independent evidence.
+
+    See :func:`trading.collusion.scoring.corroborated`: a deemed-collusion fact, or two
+    independent kinds of statistical evidence.
+    """
+    return (
+        cluster.score >= min_score and len(cluster.members) >= 2 and corroborated(cluster.evidence)
+    )
 
 
 @dataclass(frozen=True)

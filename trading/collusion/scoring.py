@@ -135,3 +135,45 @@ def cluster_score(members: Iterable[str], evidence: Iterable[Evidence]) -> float
     strongest = max(ties.values(), default=0.0)
     group = family_strengths(e for e in items if e.source == "network")
     return noisy_or([strongest, *group.values()])
+
+
+#: Facts the law deems collusion on their own (招标投标法实施条例 art. 40: documents made by
+#: one unit or person, one agent, one project manager, deposits from one account): one is
+#: enough for an alert.
+DEEMED_FAMILIES = frozenset({"device", "document", "agent", "project_manager", "money"})
+
+#: Independent *kinds* of statistical evidence: families in one kind come from the same
+#: observations (price patterns and tight screens both read the same prices; co-bidding and
+#: insularity the same participation; rotation and cover bidding the same award outcomes),
+#: so they do not corroborate each other.
+EVIDENCE_KINDS: dict[str, str] = {
+    "prices": "prices",
+    "screen": "prices",
+    "co_bidding": "participation",
+    "insular_group": "participation",
+    "winner_rotation": "outcomes",
+    "cover_bidding": "outcomes",
+    "connection": "traces",
+}
+
+#: A family counts towards corroboration from this strength (a clue, not noise).
+CORROBORATING_STRENGTH = 0.2
+
+
+def corroborated(evidence: Iterable[Evidence]) -> bool:
+    """Enough independent evidence for an alert: a deemed fact, or two independent kinds.
+
+    Statistics alone mislead on real markets: honest firms of one region and size meet
+    all the time, and prices bid as discounts on a coarse grid line up by accident. So a
+    group is raised when one :data:`DEEMED_FAMILIES` fact ties it, or when at least two
+    of the independent :data:`EVIDENCE_KINDS` reach :data:`CORROBORATING_STRENGTH`.
+    """
+    strengths = family_strengths(evidence)
+    if any(strengths.get(f, 0.0) > 0.0 for f in DEEMED_FAMILIES):
+        return True
+    kinds = {
+        EVIDENCE_KINDS.get(family, family)
+        for family, strength in strengths.items()
+        if strength >= CORROBORATING_STRENGTH
+    }
+    return len(kinds) >= 2

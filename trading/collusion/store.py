@@ -31,7 +31,7 @@ from trading.collusion.model import BidView, Cluster, Evidence, TenderView
 from trading.collusion.models import Alert, AlertEvidence, CommonValue, TenderScreen
 from trading.collusion.network import make_cluster
 from trading.collusion.red_flags import COMMON_FIELDS, busy_project_managers, common_values
-from trading.collusion.scan import TenderFinding
+from trading.collusion.scan import TenderFinding, is_alert
 from trading.collusion.scan import scan_tender as library_scan_tender
 from trading.models import Bid, Tender
 
@@ -489,7 +489,7 @@ def persist_clusters(
     counts = PersistCounts()
     wanted: dict[str, Cluster] = {}
     for cluster in found:
-        if cluster.score < min_score or len(cluster.members) < 2:
+        if not is_alert(cluster, min_score):
             counts.below_threshold += 1
             continue
         key = cluster.key()
