@@ -6,7 +6,6 @@ import logging
 import os
 import secrets
 import time
-from types import FunctionType
 from typing import Any
 
 from flask import Flask, Request
@@ -17,29 +16,9 @@ from trading import audit, db, errors, request_context
 from trading.config import load_config
 
 
-class _App(Flask):
-    """Flask, remembering which views are synchronous: each request passes through a dozen
-    decorator layers that ask, and the answer never changes."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sync: dict[Any, Any] = {}
-
-    def ensure_sync(self, func: Any) -> Any:
-        # Only plain functions: bound methods (class-based views) are new on every request.
-        if type(func) is not FunctionType:
-            return super().ensure_sync(func)
-        sync = self._sync.get(func)
-        if sync is None:
-            if len(self._sync) > 4096:  # closures made per request must not pile up
-                self._sync.clear()
-            sync = self._sync[func] = super().ensure_sync(func)
-        return sync
-
-
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = load_config(config)
-    app = _App(
+    app = Flask(
         "gongxin", instance_relative_config=True, instance_path=settings.get("INSTANCE_PATH")
     )
     app.config.update(settings)
