@@ -66,7 +66,7 @@ class Tender:
 
 
 def negative_record(session, subject, severity="minor", category="evaluation_misconduct"):
-    today = clock.now().date()
+    today = clock.today()
     return credit.add_record(
         session,
         subject,
@@ -87,7 +87,7 @@ def negative_record(session, subject, severity="minor", category="evaluation_mis
 
 
 def _years_ago(years: int) -> str:
-    return add_months(clock.now().date(), -12 * years).isoformat()
+    return add_months(clock.today(), -12 * years).isoformat()
 
 
 # Each scenario arranges one target expert and names the rule that must exclude it

@@ -209,7 +209,7 @@ def arrange(world, expert, facts, on: date, bidder, principal, other_draw) -> No
             )
         )
     if facts["penalised"]:
-        today = clock.now().date()
+        today = clock.today()
         credit.add_record(
             session,
             world._subject(expert),
@@ -233,7 +233,7 @@ def arrange(world, expert, facts, on: date, bidder, principal, other_draw) -> No
             "employment",
             bidder,
             start=add_months(on, -12 * (years + 3)).isoformat(),
-            end=add_months(clock.now().date(), -12 * years).isoformat(),
+            end=add_months(clock.today(), -12 * years).isoformat(),
         )
     if facts["relative_of_principal"]:
         world.relate(expert, "relative", principal)
