@@ -718,6 +718,31 @@ def make_cluster(
     )
 
 
+def _communities_by_name(
+    graph: nx.Graph, *, seed: int, max_size: int, resolution: float
+) -> list[set[str]]:
+    """Louvain communities of the connected bidders, the same for the same graph in any process.
+
+    Louvain walks nodes and communities in the order it holds them, in sets; sets of
+    strings iterate in an order that changes with each process's string hashing, so the
+    same graph gave different communities from run to run. The bidders are numbered in
+    sorted order (integers hash to themselves) and the edges added in sorted order first.
+    """
+    names = sorted(n for n, d in graph.degree() if d > 0)
+    number = {name: i for i, name in enumerate(names)}
+    numbered = nx.Graph()
+    numbered.add_nodes_from(range(len(names)))
+    numbered.add_weighted_edges_from(
+        sorted(
+            (min(number[u], number[v]), max(number[u], number[v]), data["weight"])
+            for u, v, data in graph.edges(data=True)
+            if u in number and v in number
+        )
+    )
+    found = _communities(numbered, seed=seed, max_size=max_size, resolution=resolution)
+    return [{names[i] for i in community} for community in found]
+
+
 def clusters(
     graph: nx.Graph,
     tenders_index: Mapping[str, TenderView],
@@ -743,9 +768,10 @@ def clusters(
     and facts about different pairs are not pooled. ``tenders_index`` maps a tender ref
     to its view.
     """
-    active = graph.subgraph([n for n, d in graph.degree() if d > 0])
     found = []
-    for community in _communities(active, seed=seed, max_size=max_size, resolution=resolution):
+    for community in _communities_by_name(
+        graph, seed=seed, max_size=max_size, resolution=resolution
+    ):
         if not min_size <= len(community) <= max_size:
             continue
         members = frozenset(community)
