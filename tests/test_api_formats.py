@@ -62,6 +62,7 @@ def _parameters(session) -> dict[str, str]:
         "alert_id": str(first(select(Alert.id))),
         "tender_ref": first(select(Tender.ref)),
         "inspection_id": str(first(select(InspectionDraw.id))),
+        "version": "1",  # no learned model in the demo: the documented 404
     }
 
 

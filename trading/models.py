@@ -108,5 +108,9 @@ from trading.collusion.models import (  # noqa: E402, F401
     AlertEvidence,
     AlertReview,
     CommonValue,
+    LearnedFirmScore,
+    LearnedTenderScore,
+    ScoreModel,
+    TenderReview,
     TenderScreen,
 )

@@ -262,6 +262,27 @@ class TenderSummarySchema(ma.Schema):
     created_at = UtcDateTime(required=True)
 
 
+class ContributionSchema(ma.Schema):
+    feature = ma.fields.String(required=True)
+    meaning = ma.fields.String(required=True)
+    value = ma.fields.Float(allow_none=True, required=True)
+    contribution = ma.fields.Float(
+        required=True, metadata={"description": "coef × standardised value, on the log-odds"}
+    )
+
+
+class CollusionScoreSchema(ma.Schema):
+    source = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(("review", "model", "unsupervised")),
+        metadata={"description": "An auditor's verdict, the learned model, or the screens"},
+    )
+    score = ma.fields.Float(required=True, metadata={"description": "0..1"})
+    model_version = ma.fields.Integer(allow_none=True, required=True)
+    verdict = ma.fields.String(allow_none=True, required=True)
+    explanation = ma.fields.List(ma.fields.Nested(ContributionSchema), required=True)
+
+
 class TenderSchema(TenderSummarySchema):
     bids = ma.fields.List(ma.fields.Nested(BidSchema), required=True)
     screens = ma.fields.Nested(
@@ -273,6 +294,14 @@ class TenderSchema(TenderSummarySchema):
     )
     award = ma.fields.Nested(AwardSchema, allow_none=True)
     centre = ma.fields.String(allow_none=True, metadata={"description": "USCC of the centre"})
+    collusion_score = ma.fields.Nested(
+        CollusionScoreSchema,
+        required=True,
+        metadata={
+            "description": "The score that stands: an auditor's verdict, else the learned "
+            "model's (with its version and the features that moved it), else suspicion"
+        },
+    )
 
 
 __all__ = [

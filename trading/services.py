@@ -22,6 +22,7 @@ from credit.validate import region_error
 from trading import audit, clock
 from trading.collusion import store
 from trading.collusion.models import TenderScreen
+from trading.collusion.training import tender_score
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
 from trading.models import FINGERPRINT_FIELDS, Bid, Tender
 from trading.pagination import paginate
@@ -222,6 +223,7 @@ def tender_detail(session: Session, tender: Tender) -> dict:
     parties = _subject_refs(session, {tender.tenderee_id, tender.agency_id})
     detail = _tender_summary(tender, parties, len(bids), None)
     detail.update(_screens_out(session.get(TenderScreen, tender.id)))
+    detail["collusion_score"] = tender_score(session, tender, detail["suspicion"])
     detail.update(bids=bids, award=award, centre=tender.centre_uscc)
     return detail
 

@@ -407,7 +407,9 @@ def test_alert_lists_filter_by_member_tender_region_and_score_and_name_members(
     assert trio["id"] not in ids(max_score=trio["score"] - 1e-6)
     listed = alerts(client, tokens, member=market.trio[0].uscc)["items"][0]
     names = {m.uscc: m.name for m in market.trio}
-    assert listed["bidders"] == [{"uscc": u, "name": names[u]} for u in listed["members"]]
+    assert listed["bidders"] == [
+        {"uscc": u, "name": names[u], "learned_score": None} for u in listed["members"]
+    ]
     for bad in ({"member": "not-a-uscc"}, {"region": "11x"}, {"max_score": 2}):
         response = client.get(ALERTS, query_string=bad, headers=tokens["auditor"])
         assert response.status_code == 422 and set(bad) <= set(response.get_json()["errors"])

@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from trading.cli import cli_actor, fail
-from trading.collusion import services
+from trading.collusion import services, training
 from trading.db import database
 from trading.errors import ServiceError
 
@@ -54,4 +54,27 @@ def scan_command(tender_ref: str | None, min_score: float) -> None:
         f"{result['alerts_updated']} updated, {result['alerts_unchanged']} unchanged, "
         f"{result['alerts_suppressed']} suppressed (already reviewed) "
         f"in {result['seconds']:.1f}s"
+    )
+
+
+@collusion_cli.command("train")
+def train_command() -> None:
+    """Learn a score from the auditors' reviews and score every unreviewed tender and firm."""
+    started = time.perf_counter()
+
+    def report(stage: str, done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        click.echo(f"[{elapsed:7.1f}s] {stage}: {done:,} of {total:,}", err=True)
+
+    try:
+        with database().transaction(cli_actor()) as session:
+            result = training.train(session, report)
+    except ServiceError as error:
+        fail(error)
+    auc = "n/a" if result["cv_auc"] is None else f"{result['cv_auc']:.3f}"
+    click.echo(
+        f"model version {result['version']}: learned from {result['confirmed']} confirmed and "
+        f"{result['dismissed']} dismissed reviews ({result['training_tenders']} tenders), "
+        f"cross-validated AUC {auc}; scored {result['tenders_scored']} tenders and "
+        f"{result['firms_scored']} firms in {result['seconds']:.1f}s"
     )

@@ -117,3 +117,69 @@ class AlertReview(Base):
     status_after: Mapped[str] = mapped_column(String(12))
     # Ids of the credit records (围标串标) written for members on confirmation.
     record_ids: Mapped[Any] = mapped_column(JSON)
+
+
+VERDICTS = ("collusive", "competitive")
+
+
+class TenderReview(Base):
+    """An auditor's verdict on one tender (a label for the learned score); the latest counts."""
+
+    __tablename__ = "collusion_tender_reviews"
+    __table_args__ = (CheckConstraint("verdict in ('collusive','competitive')", name="verdict"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), index=True)
+    verdict: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ScoreModel(Base):
+    """One version of the score learned from reviews: its parameters, how it was trained.
+
+    ``params`` is the model itself (canonical JSON of :class:`LearnedModel
+    <trading.collusion.learning.LearnedModel>`), so every host scores with the same numbers;
+    ``labels_digest`` names the reviews it learned from, ``params_digest`` the result.
+    """
+
+    __tablename__ = "collusion_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # the version
+    algorithm: Mapped[str] = mapped_column(String(40))
+    seed: Mapped[int] = mapped_column(Integer)
+    params: Mapped[str] = mapped_column(Text)
+    params_digest: Mapped[str] = mapped_column(String(64))
+    labels_digest: Mapped[str] = mapped_column(String(64))
+    confirmed: Mapped[int] = mapped_column(Integer)  # positive reviews (alerts and tenders)
+    dismissed: Mapped[int] = mapped_column(Integer)  # negative reviews (alerts and tenders)
+    training_tenders: Mapped[int] = mapped_column(Integer)
+    cv_auc: Mapped[float | None] = mapped_column(Float)
+    tenders_scored: Mapped[int] = mapped_column(Integer)
+    firms_scored: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LearnedTenderScore(Base):
+    """A tender's score from the latest model, and the features that moved it."""
+
+    __tablename__ = "collusion_tender_scores"
+
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("collusion_models.id"), index=True)
+    score: Mapped[float] = mapped_column(Float, index=True)
+    explanation: Mapped[Any] = mapped_column(JSON)
+
+
+class LearnedFirmScore(Base):
+    """A bidder's score from the latest model: the mean score of the tenders it bid in."""
+
+    __tablename__ = "collusion_firm_scores"
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("collusion_models.id"), index=True)
+    score: Mapped[float] = mapped_column(Float, index=True)
+    tenders: Mapped[int] = mapped_column(Integer)
+    explanation: Mapped[Any] = mapped_column(JSON)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from trading.auth import access, principal
-from trading.collusion import services
+from trading.collusion import services, training
 from trading.collusion.schemas import (
     AlertListArgs,
     AlertSchema,
@@ -13,11 +13,16 @@ from trading.collusion.schemas import (
     ReviewCreateSchema,
     ScanRequestSchema,
     ScanResultSchema,
+    ScoreModelDetailSchema,
+    ScoreModelSchema,
+    TenderReviewCreateSchema,
+    TenderReviewSchema,
+    TrainResultSchema,
 )
 from trading.db import get_session
 from trading.errors import ErrorSchema, Forbidden
 from trading.idempotency import idempotent
-from trading.pagination import page_of
+from trading.pagination import PageArgs, page_of
 
 blp = Blueprint("collusion", __name__, url_prefix="/api/v1", description="Collusion alerts")
 
@@ -73,3 +78,41 @@ def review_alert(data, alert_id):
     session = get_session()
     alert = services.review_alert(session, alert_id, data, reviewer=principal().actor)
     return services.alert_detail(session, alert)
+
+
+@blp.route("/collusion/tenders/<ref>/reviews", methods=["POST"])
+@access(blp, "auditor")
+@blp.arguments(TenderReviewCreateSchema)
+@blp.response(201, TenderReviewSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such tender")
+def review_tender(data, ref):
+    """An auditor's verdict on a tender, collusive or competitive: a label for the model."""
+    return training.review_tender(get_session(), ref, data, reviewer=principal().actor)
+
+
+@blp.route("/collusion/models", methods=["GET"])
+@access(blp, "auditor", "regulator")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_of(ScoreModelSchema))
+def list_models(args):
+    """Versions of the learned score, newest first, with cross-validated AUC and counts."""
+    return training.models_page(get_session(), args)
+
+
+@blp.route("/collusion/models", methods=["POST"])
+@access(blp, "auditor")
+@blp.response(201, TrainResultSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="Too few reviews to learn from")
+def train_model():
+    """Train a new version from the reviews and score every unreviewed tender and firm."""
+    return training.train(get_session())
+
+
+@blp.route("/collusion/models/<int:version>", methods=["GET"])
+@access(blp, "auditor", "regulator")
+@blp.response(200, ScoreModelDetailSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such version")
+def get_model(version):
+    """One version of the learned score with its coefficients."""
+    session = get_session()
+    return training.model_out(training.get_model(session, version), coefficients=True)

@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from trading.collusion.models import ALERT_SCOPES, ALERT_STATUSES, DECISIONS
+from trading.collusion.models import ALERT_SCOPES, ALERT_STATUSES, DECISIONS, VERDICTS
 from trading.fields import UtcDateTime
 from trading.pagination import PageArgs
 from trading.schemas import REF_PATTERN
@@ -133,6 +133,9 @@ class ReviewSchema(ma.Schema):
 class BidderNameSchema(ma.Schema):
     uscc = ma.fields.String(required=True)
     name = ma.fields.String(allow_none=True)
+    learned_score = ma.fields.Float(
+        allow_none=True, metadata={"description": "The firm's learned score, if scored"}
+    )
 
 
 class AlertSummarySchema(ma.Schema):
@@ -150,8 +153,79 @@ class AlertSummarySchema(ma.Schema):
         required=True,
         metadata={"description": "The members with their names, in the order of members"},
     )
+    learned_score = ma.fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Mean learned score of its tenders; null without a model"},
+    )
+    model_version = ma.fields.Integer(
+        allow_none=True, required=True, metadata={"description": "The model that scored it"}
+    )
 
 
 class AlertSchema(AlertSummarySchema):
     evidence = ma.fields.List(ma.fields.Nested(EvidenceSchema), required=True)
     reviews = ma.fields.List(ma.fields.Nested(ReviewSchema), required=True)
+
+
+class TenderReviewCreateSchema(ma.Schema):
+    verdict = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(VERDICTS),
+        metadata={"description": "collusive (rigged) or competitive: a label for the model"},
+    )
+    note = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=4000),
+        metadata={"description": "Why: kept with the review"},
+    )
+
+
+class TenderReviewSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    tender = ma.fields.String(required=True)
+    verdict = ma.fields.String(required=True, validate=validate.OneOf(VERDICTS))
+    note = ma.fields.String(required=True)
+    reviewer = ma.fields.String(required=True)
+    reviewed_at = UtcDateTime(required=True)
+
+
+class CoefficientSchema(ma.Schema):
+    feature = ma.fields.String(required=True)
+    meaning = ma.fields.String(required=True)
+    coef = ma.fields.Float(
+        required=True, metadata={"description": "Log-odds per standard deviation of the feature"}
+    )
+
+
+class ScoreModelSchema(ma.Schema):
+    version = ma.fields.Integer(required=True)
+    algorithm = ma.fields.String(required=True)
+    seed = ma.fields.Integer(required=True)
+    cv_auc = ma.fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Cross-validated AUC on the reviewed tenders (folds by review)"},
+    )
+    confirmed = ma.fields.Integer(
+        required=True, metadata={"description": "Positive reviews: confirmed alerts, tenders"}
+    )
+    dismissed = ma.fields.Integer(
+        required=True, metadata={"description": "Negative reviews: dismissed alerts, tenders"}
+    )
+    training_tenders = ma.fields.Integer(required=True)
+    tenders_scored = ma.fields.Integer(required=True)
+    firms_scored = ma.fields.Integer(required=True)
+    params_digest = ma.fields.String(required=True)
+    labels_digest = ma.fields.String(required=True)
+    created_by = ma.fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+
+
+class ScoreModelDetailSchema(ScoreModelSchema):
+    intercept = ma.fields.Float(required=True)
+    coefficients = ma.fields.List(ma.fields.Nested(CoefficientSchema), required=True)
+
+
+class TrainResultSchema(ScoreModelSchema):
+    seconds = ma.fields.Float(required=True)

@@ -33,7 +33,7 @@ from credit.services import add_record, find_subject
 from trading import audit, clock
 from trading.collusion import store
 from trading.collusion.model import Cluster, Evidence, TenderView
-from trading.collusion.models import Alert, AlertEvidence, AlertReview
+from trading.collusion.models import Alert, AlertEvidence, AlertReview, LearnedFirmScore
 from trading.collusion.network import clusters, co_bidding_graph, tender_clusters
 from trading.collusion.red_flags import busy_project_managers
 from trading.collusion.scan import ALERT_THRESHOLD, TenderFinding, merge_clusters
@@ -228,8 +228,31 @@ def get_alert(session: Session, alert_id: int, *, lock: bool = False) -> Alert:
 def alerts_page(session: Session, args: dict) -> dict:
     """One page of alerts matching ``args``, the highest score first."""
     page = paginate(session, alerts_query(args), args["page"], args["page_size"])
-    names = member_names(session, page["items"])
-    return {**page, "items": [alert_summary(a, names) for a in page["items"]]}
+    return {**page, "items": alert_summaries(session, page["items"])}
+
+
+def alert_summaries(session: Session, alerts: Iterable[Alert]) -> list[dict]:
+    """:func:`alert_summary` of each alert, names and learned scores read in a few queries."""
+    from trading.collusion.training import learned_alert_scores
+
+    alerts = list(alerts)
+    names = member_names(session, alerts)
+    learned = learned_alert_scores(session, alerts)
+    firms = member_scores(session, alerts)
+    return [alert_summary(a, names, learned.get(a.id), firms) for a in alerts]
+
+
+def member_scores(session: Session, alerts: Iterable[Alert]) -> dict[str, float]:
+    """USCC -> the learned firm score of each member of ``alerts`` that has one."""
+    usccs = sorted({m for a in alerts for m in a.members})
+    if not usccs:
+        return {}
+    rows = session.execute(
+        select(Subject.uscc, LearnedFirmScore.score)
+        .join(LearnedFirmScore, LearnedFirmScore.subject_id == Subject.id)
+        .where(Subject.uscc.in_(usccs))
+    )
+    return {uscc: score for uscc, score in rows}
 
 
 def member_names(session: Session, alerts: Iterable[Alert]) -> dict[str, str]:
@@ -276,9 +299,17 @@ def alerts_query(args: dict) -> Select:
     return stmt.order_by(Alert.score.desc(), Alert.id)
 
 
-def alert_summary(alert: Alert, names: dict[str, str] | None = None) -> dict:
-    """An alert for lists; ``names`` (USCC -> name, see :func:`member_names`) names members."""
+def alert_summary(
+    alert: Alert,
+    names: dict[str, str] | None = None,
+    learned: tuple[float, int] | None = None,
+    firms: dict[str, float] | None = None,
+) -> dict:
+    """An alert for lists; ``names`` (USCC -> name, see :func:`member_names`) names members,
+    ``learned`` is (mean learned score of its tenders, model version), ``firms`` the
+    members' learned scores."""
     names = names or {}
+    firms = firms or {}
     return {
         "id": alert.id,
         "status": alert.status,
@@ -289,7 +320,11 @@ def alert_summary(alert: Alert, names: dict[str, str] | None = None) -> dict:
         "explanation": alert.explanation,
         "created_at": alert.created_at,
         "updated_at": alert.updated_at,
-        "bidders": [{"uscc": m, "name": names.get(m)} for m in alert.members],
+        "bidders": [
+            {"uscc": m, "name": names.get(m), "learned_score": firms.get(m)} for m in alert.members
+        ],
+        "learned_score": learned[0] if learned else None,
+        "model_version": learned[1] if learned else None,
     }
 
 
@@ -303,7 +338,7 @@ def alert_detail(session: Session, alert: Alert) -> dict:
     reviews = session.scalars(
         select(AlertReview).where(AlertReview.alert_id == alert.id).order_by(AlertReview.id)
     ).all()
-    detail = alert_summary(alert, member_names(session, [alert]))
+    detail = alert_summaries(session, [alert])[0]
     detail.update(
         evidence=[
             {
