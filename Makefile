@@ -22,7 +22,7 @@ run: venv
 	@echo "Demo tokens (Authorization: Bearer <token>):"
 	@$(BIN)/flask --app wsgi demo tokens
 	@echo "Serving on http://$(HOST):$(PORT)/  (API under /api/v1, OpenAPI at /api/v1/openapi.json)"
-	$(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	bash scripts/serve.sh $(BIN) $(HOST) $(PORT)
 
 browser:
 	bash scripts/ensure-browser.sh

@@ -149,6 +149,8 @@ def make_app(url: str, **overrides):
         "TESTING": True,
         "TOKEN_CACHE_SECONDS": 0,
         "SECRET_KEY": "test-secret",
+        # Jobs run in a thread of the app under test; the queue has tests of its own.
+        "JOB_RUNNER": "inprocess",
     }
     config.update(overrides)
     return create_app(config)
@@ -156,8 +158,12 @@ def make_app(url: str, **overrides):
 
 @pytest.fixture
 def app(migrated: Backend):
-    """The app on one backend; everything a test writes is rolled back after it."""
-    flask_app = make_app(migrated.url)
+    """The app on one backend; everything a test writes is rolled back after it.
+
+    Jobs run inline (in the request's thread): every session of the test shares one
+    connection, which a job's thread must not use at the same time.
+    """
+    flask_app = make_app(migrated.url, JOB_RUNNER="inline")
     db = database(flask_app)
     connection = db.engine.connect()
     outer = connection.begin()

@@ -12,7 +12,7 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api
 
-from trading import audit, db, errors, request_context
+from trading import audit, db, errors, metrics, request_context
 from trading.config import load_config
 
 
@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_api(app)
     # After the Api, whose own HTTPException handler ours replaces: one error shape everywhere.
     errors.init_app(app)
+    metrics.init_app(app)
     _register_cli(app)
     from trading.console import init_app as init_console
 
@@ -89,6 +90,7 @@ def _register_api(app: Flask) -> None:
     from credit.routes import public_blp
     from experts.routes import blp as experts_blp
     from trading.collusion.routes import blp as collusion_blp
+    from trading.jobs_api import blp as jobs_blp
     from trading.ops import blp as ops_blp
     from trading.ops import health_blp
     from trading.routes import blp as trading_blp
@@ -123,6 +125,7 @@ def _register_api(app: Flask) -> None:
         experts_blp,
         trading_blp,
         collusion_blp,
+        jobs_blp,
     ):
         api.register_blueprint(blueprint)
     app.extensions["gongxin.api"] = api

@@ -23,7 +23,7 @@ from flask import current_app, g, request
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from trading import audit, clock
+from trading import audit, clock, throttle
 from trading.db import Base, get_session
 from trading.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from trading.openapi import annotate, error_responses
@@ -179,11 +179,17 @@ def _resolve(secret: str, ttl: float) -> Principal | None:
     found, principal = _cache.get(digest, ttl)
     if found:
         return principal
-    token = get_session().scalar(select(ApiToken).where(ApiToken.digest == digest))
+    session = get_session()
+    throttle.check(session, secret)
+    token = session.scalar(select(ApiToken).where(ApiToken.digest == digest))
     principal = None
     if token is not None and hmac.compare_digest(token.digest, digest) and token.revoked_at is None:
         principal = Principal(token.name, token.role, token.org_uscc, token.authority)
-    _cache.put(digest, principal)
+    else:
+        throttle.record_failure(secret)
+    if principal is not None:
+        # Failures are not cached: each one is counted (and a blocked caller is told so).
+        _cache.put(digest, principal)
     return principal
 
 

@@ -177,6 +177,35 @@ def demo_tokens() -> None:
         click.echo(f"{role:<10} {secret}")
 
 
+@click.command("worker")
+@click.option("--name", default=None, help="Worker name in the queue (default host:pid)")
+@click.option("--once", is_flag=True, help="Run what is queued, then stop")
+def worker(name: str | None, once: bool) -> None:
+    """Run queued jobs (imports, scans, verification, training) until stopped."""
+    from trading import jobs, queue
+
+    app = current_app._get_current_object()
+    if jobs.runner_name(app) != "queue":
+        click.echo(
+            "Jobs run inside the web workers here (JOB_RUNNER=inprocess, or the embedded "
+            "SQLite): no worker is needed."
+        )
+        return
+    click.echo(f"Worker on queue '{jobs.QUEUE}' of {database(app).dialect}; Ctrl-C stops it.")
+    queue.run_worker(app, name=name, wait=not once)
+
+
+jobs_cli = AppGroup("jobs", help="Long work: how it runs, what is queued.")
+
+
+@jobs_cli.command("runner")
+def jobs_runner() -> None:
+    """Print how jobs run here: queue (needs `worker`) or inprocess."""
+    from trading import jobs
+
+    click.echo(jobs.runner_name(current_app._get_current_object()))
+
+
 def register(app: Flask) -> None:
     from credit.cli import exchange_cli
     from trading.collusion.cli import collusion_cli
@@ -192,6 +221,8 @@ def register(app: Flask) -> None:
         collusion_cli,
     ):
         app.cli.add_command(group)
+    app.cli.add_command(worker)
+    app.cli.add_command(jobs_cli)
 
 
 def main() -> None:

@@ -25,13 +25,30 @@ class Config:
     # Tokens are looked up by digest; a resolved token is cached this many seconds per process
     # (revocation reaches every worker within this delay).
     TOKEN_CACHE_SECONDS: float = 5.0
+    # Sign-in throttling (trading/throttle.py): this many failures within the window (seconds)
+    # block the address or token prefix for THROTTLE_BLOCK seconds, doubling on repeat.
+    THROTTLE_FAILURES: int = 10
+    THROTTLE_WINDOW: int = 300
+    THROTTLE_BLOCK: int = 60
     PAGE_SIZE_DEFAULT: int = 50
     PAGE_SIZE_MAX: int = 500
     # Expert draws
     DRAW_MONTHLY_CAP: int = 6
     DRAW_EMPLOYMENT_LOOKBACK_YEARS: int = 3
+    # Long work (trading/jobs.py): "queue" (procrastinate on PostgreSQL, run by
+    # `flask --app wsgi worker`), "inprocess" (a thread of the web worker), or "auto": the
+    # queue on PostgreSQL, in-process on SQLite. JOB_ATTEMPTS: runs of a job whose database
+    # connection failed.
+    JOB_RUNNER: str = "auto"
+    JOB_ATTEMPTS: int = 3
+    # A queue worker silent this long (no heartbeat) has its running job run again elsewhere.
+    JOB_STALLED_SECONDS: float = 30.0
+    # A whole-market scan asked through the API runs in the request up to this many tenders;
+    # a larger market (or `Prefer: respond-async`) is scanned by a job (202).
+    SCAN_INLINE_MAX_TENDERS: int = 2000
+    # /metrics (trading/metrics.py): the scraper's bearer secret; admins may always read.
+    METRICS_TOKEN: str | None = None
     # Web console
-    CONSOLE_JOBS_DIR: str | None = None
     CONSOLE_SESSION_HOURS: float = 12.0
     # Forms and pages show China Standard Time; the database keeps UTC.
     CONSOLE_UTC_OFFSET_HOURS: float = 8.0

@@ -43,6 +43,12 @@ class Conflict(ServiceError):
     code = 409
 
 
+class Unavailable(ServiceError):
+    """A part the service depends on (the database, the job queue) is unavailable: 503."""
+
+    code = 503
+
+
 class Invalid(ServiceError):
     """Input that is well formed but breaks a rule: 422 with field messages."""
 
@@ -118,7 +124,9 @@ def error_response(
 def init_app(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError):
-        return error_response(error.code, error.message, error.errors, error.rule)
+        return error_response(
+            error.code, error.message, error.errors, error.rule, getattr(error, "headers", None)
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

@@ -11,7 +11,9 @@ def all_metadata() -> MetaData:
     import trading.audit  # noqa: F401
     import trading.auth  # noqa: F401
     import trading.idempotency  # noqa: F401
+    import trading.jobs  # noqa: F401
     import trading.models  # noqa: F401
+    import trading.throttle  # noqa: F401
     from trading.db import Base
 
     return Base.metadata

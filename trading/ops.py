@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import cache
 
 import marshmallow as ma
+from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
-from trading import audit, migrate
+from trading import audit, jobs, migrate
 from trading.auth import access
 from trading.db import get_session
 from trading.errors import ErrorSchema, error_response
@@ -29,6 +30,22 @@ class HealthSchema(ma.Schema):
     status = ma.fields.String(required=True)
 
 
+class QueueStateSchema(ma.Schema):
+    runner = ma.fields.String(
+        required=True, metadata={"description": "queue (workers) or inprocess (web workers)"}
+    )
+    workers = ma.fields.Integer(
+        allow_none=True, metadata={"description": "Queue workers alive (heartbeat)"}
+    )
+    waiting = ma.fields.Integer(allow_none=True, metadata={"description": "Jobs waiting"})
+
+
+class ReadySchema(HealthSchema):
+    database = ma.fields.String(required=True)
+    migrations = ma.fields.String(required=True)
+    queue = ma.fields.Nested(QueueStateSchema, required=True)
+
+
 @health_blp.route("/healthz")
 @health_blp.doc(security=[])
 @health_blp.response(200, HealthSchema)
@@ -39,12 +56,18 @@ def healthz():
 
 @health_blp.route("/readyz")
 @health_blp.doc(security=[])
-@health_blp.response(200, HealthSchema)
+@health_blp.response(200, ReadySchema)
 @health_blp.alt_response(
-    503, schema=ErrorSchema, description="Database unreachable or not at the migrations' head"
+    503,
+    schema=ErrorSchema,
+    description="Database unreachable, not at the migrations' head, or the job queue missing",
 )
 def readyz():
-    """Readiness: the database answers and its schema is at the migrations' head."""
+    """Readiness: the database answers, its schema is at the migrations' head, the job queue.
+
+    Queue workers that are not running do not make a web host unready (it still serves);
+    their count is reported for the operator.
+    """
     try:
         applied = set(get_session().scalars(text("SELECT version_num FROM alembic_version")))
     except Exception:  # any failure to reach the database means "not ready"
@@ -63,7 +86,21 @@ def readyz():
             {"migrations": ["not at head"]},
             "ops.migrations_at_head",
         )
-    return {"status": "ready"}
+    app = current_app._get_current_object()
+    queue_state: dict = {"runner": jobs.runner_name(app), "workers": None, "waiting": None}
+    if queue_state["runner"] == "queue":
+        try:
+            from trading import queue
+
+            queue_state.update(queue.status(app))
+        except Exception:  # the queue's tables are part of the schema: not ready without
+            return error_response(
+                503,
+                "The job queue does not answer.",
+                {"queue": ["unavailable"]},
+                "ops.queue_available",
+            )
+    return {"status": "ready", "database": "ok", "migrations": "head", "queue": queue_state}
 
 
 @cache

@@ -78,7 +78,7 @@ def site(migrated, tmp_path_factory) -> Site:
         "DATABASE_URL": url,
         "SECRET_KEY": "e2e-secret",
         "TOKEN_CACHE_SECONDS": "0",
-        "CONSOLE_JOBS_DIR": str(folder / "jobs"),
+        "JOB_RUNNER": "inprocess",  # the queue and its worker are tested on their own
     }
     log = folder / "gunicorn.log"
     gunicorn = Path(sys.executable).parent / "gunicorn"

@@ -342,7 +342,7 @@ def test_a_full_scan_runs_as_a_job_with_progress(committed_url, tmp_path):
     from trading.bids_import import import_bids
     from trading.db import database
 
-    app = make_app(committed_url, CONSOLE_JOBS_DIR=str(tmp_path / "jobs"))
+    app = make_app(committed_url)
     with database(app).transaction("test:seed") as session:
         secret = create_token(session, name="scan-auditor", role="auditor")
         import_bids(session, market_csv())
@@ -355,7 +355,7 @@ def test_a_full_scan_runs_as_a_job_with_progress(committed_url, tmp_path):
     deadline = datetime.now() + timedelta(seconds=30)
     while True:
         progress = browser.get(job_url + "/progress").get_json()
-        if progress["state"] != "running" or datetime.now() > deadline:
+        if progress["state"] not in ("queued", "running") or datetime.now() > deadline:
             break
         time.sleep(0.1)
     assert progress["state"] == "done", progress
@@ -374,7 +374,7 @@ def _wait_for(browser, job_url: str) -> dict:
     deadline = time.monotonic() + 30
     while True:
         progress = browser.get(job_url + "/progress").get_json()
-        if progress["state"] != "running" or time.monotonic() > deadline:
+        if progress["state"] not in ("queued", "running") or time.monotonic() > deadline:
             return progress
         time.sleep(0.1)
 
@@ -389,7 +389,7 @@ def test_a_regulator_imports_an_exchange_file_as_a_job(committed_url, tmp_path):
     from trading.auth import create_token
     from trading.db import database
 
-    app = make_app(committed_url, CONSOLE_JOBS_DIR=str(tmp_path / "jobs"))
+    app = make_app(committed_url)
     with database(app).transaction("test:seed") as session:
         secret = create_token(session, name="import-regulator", role="regulator")
     uscc = make_uscc(random.Random(3), "110105")
@@ -431,7 +431,7 @@ def test_historical_bids_are_imported_as_a_job(committed_url, tmp_path):
     from trading.auth import create_token
     from trading.db import database
 
-    app = make_app(committed_url, CONSOLE_JOBS_DIR=str(tmp_path / "jobs"))
+    app = make_app(committed_url)
     with database(app).transaction("test:seed") as session:
         secret = create_token(session, name="import-auditor", role="auditor")
     browser = Browser(app.test_client())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import marshmallow as ma
 import pytest
@@ -12,7 +11,6 @@ from hypothesis import strategies as st
 
 from trading.console import graph, i18n
 from trading.console.forms import flatten_errors, nest, with_offset
-from trading.console.jobs import STALE_SECONDS, Job, JobStore
 
 USCCS = [f"91110000{i:09d}X"[:18] for i in range(8)]
 
@@ -127,27 +125,6 @@ def test_a_browser_s_wall_clock_time_is_read_as_beijing_time():
     loaded = Moment().load({"at": shifted["at"]})["at"]
     assert loaded.utcoffset().total_seconds() == 8 * 3600 and loaded.hour == 9
     assert with_offset({"at": "2025-06-01T09:30:00Z"}, ["at"], 8) == {"at": "2025-06-01T09:30:00Z"}
-
-
-def test_the_job_store_refuses_ids_that_are_not_its_own(tmp_path):
-    store = JobStore(tmp_path)
-    for bad in ("../../etc/passwd", "x" * 24, "", "0" * 23):
-        assert store.get(bad) is None
-
-
-def test_jobs_are_kept_per_owner_and_a_dead_job_is_reported_failed(tmp_path):
-    store = JobStore(tmp_path)
-    mine = Job(id="a" * 24, kind="audit_verify", owner="auditor:a")
-    theirs = Job(id="b" * 24, kind="audit_verify", owner="auditor:b")
-    store.save(mine)
-    store.save(theirs)
-    assert [j.id for j in store.recent("auditor:a")] == [mine.id]
-    assert {j.id for j in store.recent(None)} == {mine.id, theirs.id}
-    path = tmp_path / f"{mine.id}.json"
-    path.write_text(path.read_text().replace(f'"updated": {mine.updated}', '"updated": 0'))
-    assert store.get(mine.id).state == "failed"
-    assert store.get(theirs.id).state == "running"
-    assert time.time() - theirs.updated < STALE_SECONDS
 
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from flask import current_app, jsonify, request, url_for
 from flask_smorest import Blueprint
+from sqlalchemy import func, select
 
+from trading import jobs
 from trading.auth import access, principal
 from trading.collusion import services, training
 from trading.collusion.schemas import (
@@ -22,6 +25,9 @@ from trading.collusion.schemas import (
 from trading.db import get_session
 from trading.errors import ErrorSchema, Forbidden
 from trading.idempotency import idempotent
+from trading.jobs_api import JobSchema
+from trading.metrics import counters
+from trading.models import Tender
 from trading.pagination import PageArgs, page_of
 
 blp = Blueprint("collusion", __name__, url_prefix="/api/v1", description="Collusion alerts")
@@ -32,19 +38,41 @@ blp = Blueprint("collusion", __name__, url_prefix="/api/v1", description="Collus
 @blp.arguments(ScanRequestSchema)
 @blp.response(200, ScanResultSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such tender")
+@blp.alt_response(
+    202,
+    schema=JobSchema,
+    description="A whole-market scan started as a job (`Prefer: respond-async`, or a market "
+    "larger than SCAN_INLINE_MAX_TENDERS); follow it at `Location`",
+)
 def create_scan(data):
-    """Scan one tender (at opening; centres may only do this) or the whole market."""
+    """Scan one tender (at opening; centres may only do this) or the whole market.
+
+    A whole market is scanned in the request only when it is small and the caller did not
+    ask otherwise; else the answer is 202 with the job that scans it.
+    """
     session = get_session()
     ref = data.get("tender_ref")
     if ref:
-        return services.scan_tender(session, ref)
+        result = services.scan_tender(session, ref)
+        counters().alerts.inc(result.get("alerts_created", 0))
+        return result
     if principal().role == "centre":
         raise Forbidden(
             "A trading centre scans one tender at its opening; give tender_ref.",
             errors={"tender_ref": ["required for a centre"]},
             rule="collusion.centre_scans_one_tender",
         )
-    return services.scan_market(session)
+    limit = current_app.config["SCAN_INLINE_MAX_TENDERS"]
+    asked = "respond-async" in request.headers.get("Prefer", "").lower()
+    if asked or (session.scalar(select(func.count(Tender.id))) or 0) > limit:
+        job = jobs.start("collusion_scan", principal().actor)
+        response = jsonify(JobSchema().dump(job))
+        response.status_code = 202
+        response.headers["Location"] = url_for("jobs.get_job", job_id=job.id)
+        return response
+    result = services.scan_market(session)
+    counters().alerts.inc(result.get("alerts_created", 0))
+    return result
 
 
 @blp.route("/collusion/alerts", methods=["GET"])

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from flask import current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
+from trading import throttle
 from trading.auth import ApiToken, Principal, token_digest
 from trading.db import get_session
 from trading.errors import Forbidden
@@ -36,14 +37,18 @@ CSRF_HEADER = "X-CSRF-Token"
 def verify_secret(secret: str) -> ApiToken | None:
     """The live token whose secret this is, as the API would accept it; else None."""
     secret = (secret or "").strip()
-    if not secret or len(secret) > 200:
-        return None
-    digest = token_digest(secret)
-    token = get_session().scalar(select(ApiToken).where(ApiToken.digest == digest))
-    if token is None or token.revoked_at is not None:
-        return None
-    if not hmac.compare_digest(token.digest, digest):
-        return None
+    session = get_session()
+    throttle.check(session, secret)  # TooManyAttempts (429) while this address is blocked
+    token = None
+    if secret and len(secret) <= 200:
+        digest = token_digest(secret)
+        token = session.scalar(select(ApiToken).where(ApiToken.digest == digest))
+        if token is not None and (
+            token.revoked_at is not None or not hmac.compare_digest(token.digest, digest)
+        ):
+            token = None
+    if token is None:
+        throttle.record_failure(secret[:200])
     return token
 
 

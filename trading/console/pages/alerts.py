@@ -11,18 +11,17 @@ from typing import Any
 
 import marshmallow as ma
 from flask import flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
 
+from trading import jobs
 from trading.collusion import services as collusion
 from trading.collusion.models import ALERT_SCOPES, ALERT_STATUSES
 from trading.collusion.schemas import ReviewCreateSchema
-from trading.console import graph, jobs
+from trading.console import graph
 from trading.console.blueprint import console, translate
 from trading.console.forms import flatten_errors, form_fields, nest, page_number, refusal
 from trading.console.signin import page, user
 from trading.db import get_session
 from trading.errors import ServiceError
-from trading.models import Tender
 from trading.pagination import paginate
 
 PAGE_SIZE = 50
@@ -116,22 +115,8 @@ def alert_review(alert_id: int) -> Any:
     return redirect(url_for("console.alert", alert_id=alert_id), code=303)
 
 
-def _scan(session, report) -> dict[str, Any]:
-    total = session.scalar(select(func.count(Tender.id))) or 0
-    report("tenders", 0, total)
-
-    def progress(stage: str, count: int) -> None:
-        report(stage, count, total if stage == "tenders" else None)
-
-    result = collusion.scan_market(
-        session, progress=progress, every=max(1, min(1000, total // 50 or 1))
-    )
-    report("store", result.get("tenders", 0), result.get("tenders", 0))
-    return {k: v for k, v in result.items() if k != "alert_ids"}
-
-
 @console.route("/alerts/scan", methods=["POST"])
 @page(*READERS)
 def collusion_scan() -> Any:
-    job = jobs.start("collusion_scan", user(), _scan)
+    job = jobs.start("collusion_scan", user().actor)
     return redirect(url_for("console.job", job_id=job.id), code=303)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -31,7 +30,7 @@ from sqlalchemy import select
 from credit import services as credit
 from credit.categories import CATEGORIES
 from credit.eligibility import PURPOSES, eligibility
-from credit.exchange import detect_format, import_rows, read_rows
+from credit.exchange import detect_format
 from credit.identifiers import mask_resident_id
 from credit.models import LIST_KINDS, SUBJECT_KINDS, Relation, Subject
 from credit.schemas import (
@@ -46,9 +45,8 @@ from credit.schemas import (
     dump_subject,
 )
 from credit.scope import SECTORS
-from trading import clock
+from trading import clock, jobs
 from trading.auth import acting_authority, principal
-from trading.console import jobs
 from trading.console.blueprint import console, translate
 from trading.console.forms import (
     flatten_errors,
@@ -364,26 +362,6 @@ def blacklist() -> Any:
 # --- exchange import ---------------------------------------------------------------------
 
 
-def _import_job(path: str, fmt: str):
-    def work(session, report) -> dict[str, Any]:
-        total = os.path.getsize(path) or 1
-        try:
-            with open(path, "rb") as stream:
-
-                def progress(result) -> None:
-                    report("rows", min(stream.tell(), total), total)
-
-                # import_rows commits each batch itself: a crash keeps what is done, and a
-                # retry finds those rows as duplicates.
-                result = import_rows(session, read_rows(stream, fmt), progress=progress)
-        finally:
-            os.unlink(path)
-        report("rows", total, total)
-        return result.as_dict()
-
-    return work
-
-
 @console.route("/jobs/credit-import", methods=["POST"])
 @page(*WRITERS)
 def credit_import() -> Any:
@@ -395,6 +373,5 @@ def credit_import() -> Any:
     if fmt is None:
         flash(translate("jobs.bad_format"), "error")
         return redirect(url_for("console.jobs"), code=303)
-    path = jobs.save_upload(upload)
-    job = jobs.start("credit_import", user(), _import_job(path, fmt))
+    job = jobs.start("credit_import", user().actor, {"format": fmt}, upload=upload.stream)
     return redirect(url_for("console.job", job_id=job.id), code=303)

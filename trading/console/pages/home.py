@@ -9,6 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from trading.console.blueprint import console, translate
 from trading.console.signin import page, safe_next, sign_in, sign_out, verify_secret
+from trading.throttle import TooManyAttempts
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,13 @@ def login() -> Any:
     next_page = safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("console/login.html", next_page=next_page, error=None)
-    token = verify_secret(request.form.get("token", ""))
+    try:
+        token = verify_secret(request.form.get("token", ""))
+    except TooManyAttempts as blocked:
+        log.warning("console sign-in throttled from %s", request.remote_addr)
+        error = translate("login.throttled", seconds=blocked.headers["Retry-After"])
+        page_html = render_template("console/login.html", next_page=next_page, error=error)
+        return page_html, 429, blocked.headers
     if token is None:
         # Same answer for unknown and revoked tokens: the form does not help guessing.
         log.info("console sign-in refused from %s", request.remote_addr)

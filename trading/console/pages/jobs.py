@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import current_app, g, jsonify, render_template
 
-from trading.console import i18n, jobs
+from trading import jobs
+from trading.console import i18n
 from trading.console.blueprint import console
 from trading.console.signin import page, user
 from trading.errors import NotFound

@@ -7,16 +7,14 @@ registers bids (in its own tenders: the service checks); imports are long work.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import marshmallow as ma
 from flask import current_app, flash, redirect, render_template, request, url_for
 
 from credit.scope import SECTORS
+from trading import jobs
 from trading import services as tenders_service
-from trading.bids_import import import_bids
-from trading.console import jobs
 from trading.console.blueprint import console, translate
 from trading.console.forms import (
     flatten_errors,
@@ -102,27 +100,6 @@ def tender_bid(ref: str) -> Any:
     return redirect(url_for("console.tender", ref=ref), code=303)
 
 
-def _bids_job(path: str):
-    def work(session, report) -> dict[str, Any]:
-        total = os.path.getsize(path) or 1
-        try:
-            with open(path, encoding="utf-8-sig", newline="") as stream:
-
-                def progress(result, _rejected) -> None:
-                    # Each batch is committed as the command line does: a crash loses at
-                    # most one batch, and a re-run reports the rest as duplicates.
-                    session.commit()
-                    report("rows", min(stream.buffer.tell(), total), total)
-
-                result = import_bids(session, stream, on_batch=progress)
-        finally:
-            os.unlink(path)
-        report("rows", total, total)
-        return result.as_dict()
-
-    return work
-
-
 @console.route("/jobs/bids-import", methods=["POST"])
 @page(*IMPORTERS)
 def bids_import() -> Any:
@@ -130,6 +107,5 @@ def bids_import() -> Any:
     if upload is None or not upload.filename:
         flash(translate("jobs.no_file"), "error")
         return redirect(url_for("console.jobs"), code=303)
-    path = jobs.save_upload(upload)
-    job = jobs.start("bids_import", user(), _bids_job(path))
+    job = jobs.start("bids_import", user().actor, upload=upload.stream)
     return redirect(url_for("console.job", job_id=job.id), code=303)

@@ -19,7 +19,7 @@
           return response.json();
         })
         .then(function (job) {
-          if (job.state !== "running") { window.location.reload(); return; }
+          if (job.state !== "running" && job.state !== "queued") { window.location.reload(); return; }
           if (bar) {
             if (job.percent === null || job.percent === undefined) { bar.removeAttribute("value"); }
             else { bar.value = job.percent; }
@@ -38,6 +38,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("job");
-    if (box && box.getAttribute("data-state") === "running") { pollJob(box); }
+    var polled = box ? box.getAttribute("data-state") : null;
+    if (polled === "running" || polled === "queued") { pollJob(box); }
   });
 })();
