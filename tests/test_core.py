@@ -23,7 +23,7 @@ def test_healthz_and_readyz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz").get_json()
     assert ready["status"] == "ready" and ready["database"] == "ok"
-    assert ready["migrations"] == "head" and ready["queue"]["runner"] == "inprocess"
+    assert ready["migrations"] == "head" and ready["queue"]["runner"] == "inline"
 
 
 def test_readyz_fails_when_the_database_is_unreachable():
