@@ -149,6 +149,8 @@ def make_app(url: str, **overrides):
         "TESTING": True,
         "TOKEN_CACHE_SECONDS": 0,
         "SECRET_KEY": "test-secret",
+        "AUDIT_KEYS": "test:test-audit-key-0123456789",
+        "AUDIT_SIGNING_KEY": "VGVzdC1vbmx5IEVkMjU1MTkga2V5IG9mIDMyIGJ5dGU=",
         # Jobs run in a thread of the app under test; the queue has tests of its own.
         "JOB_RUNNER": "inprocess",
     }

@@ -117,7 +117,13 @@ def test_writes_are_chained_and_the_chain_verifies(client, tokens, session):
     for previous, entry in zip(items, items[1:], strict=False):
         assert entry["prev_hash"] == previous["hash"] and entry["seq"] == previous["seq"] + 1
     verification = client.get("/api/v1/audit/verification", headers=tokens["auditor"]).get_json()
-    assert verification == {"ok": True, "entries": 6, "first_bad": None}
+    assert verification == {
+        "ok": True,
+        "entries": 6,
+        "first_bad": None,
+        "keyed": 6,
+        "checkpoints": 0,
+    }
 
 
 def _chain_of(session, n: int) -> None:

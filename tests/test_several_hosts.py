@@ -54,6 +54,8 @@ def _env(url: str, tmp_path: Path, name: str) -> dict[str, str]:
     return {
         "DATABASE_URL": url,
         "SECRET_KEY": "several-hosts-shared-key",  # one key for every host (README)
+        "AUDIT_KEYS": "hosts:several-hosts-audit-key-0123",
+        "AUDIT_SIGNING_KEY": "VGVzdC1vbmx5IEVkMjU1MTkga2V5IG9mIDMyIGJ5dGU=",
         "INSTANCE_PATH": str(tmp_path / name),
         "TOKEN_CACHE_SECONDS": "0",
         "JOB_RUNNER": "queue",

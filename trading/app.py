@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
+    audit.configure(audit_keyring(app))
     request_context.init_app(app)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
@@ -52,12 +53,20 @@ def instance_secret_key(folder: str) -> str:
 
     Every worker of one host must sign sessions with the same key: a key made per process
     sends a browser that signed in through one worker back to the login page (or to a CSRF
-    refusal) when its next request reaches another. The first process to start writes the
-    key (exclusively, mode 0600); every other one reads it. Several hosts need
-    ``SECRET_KEY`` from the environment instead. A folder that cannot keep the key stops
-    the start: sessions that break at random would be worse.
+    refusal) when its next request reaches another. Several hosts need ``SECRET_KEY`` from
+    the environment instead.
     """
-    path = os.path.join(folder, "secret_key")
+    return instance_secret(folder, "secret_key", "SECRET_KEY")
+
+
+def instance_secret(folder: str, name: str, variable: str) -> str:
+    """A random 256-bit secret (hex) kept in ``folder/name``, made once, mode 0600.
+
+    The first process to start writes it (exclusively); every other one reads it. A folder
+    that cannot keep it stops the start, naming the environment ``variable`` to set instead:
+    secrets that differ at random between workers would be worse.
+    """
+    path = os.path.join(folder, name)
     try:
         os.makedirs(folder, exist_ok=True)
         try:
@@ -75,10 +84,23 @@ def instance_secret_key(folder: str) -> str:
             time.sleep(0.01)
     except OSError as error:
         raise RuntimeError(
-            f"SECRET_KEY is not set and the instance folder cannot keep one ({error}); "
-            "set SECRET_KEY in the environment"
+            f"{variable} is not set and the instance folder cannot keep one ({error}); "
+            f"set {variable} in the environment"
         ) from error
-    raise RuntimeError(f"{path} does not hold a key; remove it or set SECRET_KEY")
+    raise RuntimeError(f"{path} does not hold a key; remove it or set {variable}")
+
+
+def audit_keyring(app: Flask) -> audit.Keyring:
+    """The keys of the audit chain: ``AUDIT_KEYS`` from the environment, else one kept in the
+    instance folder (one host). See trading/audit.py."""
+    text = app.config.get("AUDIT_KEYS") or (
+        "local:" + instance_secret(app.instance_path, "audit_key", "AUDIT_KEYS")
+    )
+    keys = audit.parse_keys(text)
+    current = app.config.get("AUDIT_KEY_ID") or list(keys)[-1]
+    if current not in keys:
+        raise RuntimeError(f"AUDIT_KEY_ID {current!r} is not among AUDIT_KEYS")
+    return audit.Keyring(keys, current, int(app.config.get("AUDIT_LEGACY_UNTIL") or 0))
 
 
 class _Api(Api):

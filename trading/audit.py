@@ -6,15 +6,31 @@ already begin with ``BEGIN IMMEDIATE``), so concurrent writers queue instead of 
 chain. ``seq`` is unique as a second guard. The head row remembers the last entry, so even the
 deletion of the newest entries is detected.
 
-Hash of an entry: SHA-256 over the canonical JSON array
-``[prev_hash, seq, at, actor, action, target_type, target_id, digest]`` where ``digest`` is the
-SHA-256 of the canonical JSON ``{"before": …, "after": …}`` and ``at`` is ISO 8601 (UTC, naive).
+Hash of an entry: HMAC-SHA256 under the key named by ``key_id`` over the canonical JSON array
+``[prev_hash, seq, at, actor, action, target_type, target_id, digest, request_id, key_id]``
+where ``digest`` is the SHA-256 of the canonical JSON ``{"before": …, "after": …}``, ``at`` is
+ISO 8601 (UTC, naive) and ``request_id`` is left out when there is none. Entries written before
+keys were used (``key_id`` null) hash with plain SHA-256 over the array without ``key_id``.
+
+What each guard protects against:
+
+- **The keyed hash** (``AUDIT_KEYS``, from the environment; rotatable: new entries use
+  ``AUDIT_KEY_ID``, old ones verify with their own key as long as it stays listed): someone who
+  can write to the database but does not hold the key cannot edit an entry and re-hash the
+  chain after it; nor turn keyed entries into unkeyed ones (after ``AUDIT_LEGACY_UNTIL``
+  every entry must be keyed).
+- **Signed checkpoints** (trading/checkpoints.py, Ed25519): a checkpoint of the head kept by a
+  second party (a file, a regulator's copy) catches what no hash inside the database can:
+  deleting the newest entries and resetting the head, or re-writing the whole chain by someone
+  who also holds the HMAC key. ``flask --app wsgi audit verify --checkpoint FILE``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +63,8 @@ class AuditEntry(Base):
     hash: Mapped[str] = mapped_column(String(64))
     # The request that wrote it (X-Request-Id); None for the command line. Part of the hash.
     request_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The key of its keyed hash (0051_audit_keys); None for entries written before keys.
+    key_id: Mapped[str | None] = mapped_column(String(16))
 
 
 class AuditHead(Base):
@@ -72,6 +90,45 @@ def change_digest(before: Any, after: Any) -> str:
     return hashlib.sha256(canonical_json({"before": before, "after": after}).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Keyring:
+    """The chain's HMAC keys by id, the one new entries use, and the legacy boundary."""
+
+    keys: dict[str, bytes]
+    current: str | None
+    legacy_until: int = 0
+
+
+_KEY_ID = re.compile(r"^[A-Za-z0-9._-]{1,16}$")
+_keyring = Keyring({}, None)
+
+
+def parse_keys(text: str) -> dict[str, bytes]:
+    """``id:secret[,id:secret…]`` → {id: secret}; ids 1–16 of ``A-Za-z0-9._-``, secrets ≥ 16."""
+    keys: dict[str, bytes] = {}
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        key_id, sep, secret = part.partition(":")
+        if not sep or not _KEY_ID.match(key_id) or len(secret) < 16 or key_id in keys:
+            raise RuntimeError(
+                "AUDIT_KEYS must be id:secret pairs separated by commas (ids of 1-16 letters, "
+                "digits, '.', '_' or '-', each once; secrets of 16 characters or more)"
+            )
+        keys[key_id] = secret.encode()
+    if not keys:
+        raise RuntimeError("AUDIT_KEYS holds no key")
+    return keys
+
+
+def configure(keyring: Keyring) -> None:
+    """Set the keys this process writes and verifies with (the app factory calls it)."""
+    global _keyring
+    _keyring = keyring
+
+
+def keyring() -> Keyring:
+    return _keyring
+
+
 def entry_hash(
     prev_hash: str,
     seq: int,
@@ -82,11 +139,16 @@ def entry_hash(
     target_id: str | None,
     digest: str,
     request_id: str | None = None,
+    key_id: str | None = None,
+    key: bytes | None = None,
 ) -> str:
     material = [prev_hash, seq, at.isoformat(), actor, action, target_type, target_id, digest]
     if request_id is not None:  # entries written before request ids hash as they did
         material.append(request_id)
-    return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+    if key_id is None:  # entries written before keys: plain SHA-256
+        return hashlib.sha256(canonical_json(material).encode()).hexdigest()
+    material.append(key_id)
+    return hmac.new(key, canonical_json(material).encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -133,13 +195,25 @@ def _write_pending(session: Session) -> None:
     now = clock.now()
     default_actor = session.info.get("actor", "system")
     request_id = session.info.get("request_id")
+    key_id = _keyring.current
+    key = _keyring.keys.get(key_id) if key_id else None
     rows = []
     for item in pending:
         seq += 1
         actor = item.actor or default_actor
         digest = change_digest(item.before, item.after)
         digest_hash = entry_hash(
-            prev, seq, now, actor, item.action, item.target_type, item.target_id, digest, request_id
+            prev,
+            seq,
+            now,
+            actor,
+            item.action,
+            item.target_type,
+            item.target_id,
+            digest,
+            request_id,
+            key_id,
+            key,
         )
         rows.append(
             dict(
@@ -155,6 +229,7 @@ def _write_pending(session: Session) -> None:
                 prev_hash=prev,
                 hash=digest_hash,
                 request_id=request_id,
+                key_id=key_id,
             )
         )
         prev = digest_hash
@@ -179,9 +254,17 @@ class Verification:
     ok: bool
     entries: int
     first_bad: dict | None
+    keyed: int = 0  # entries under a keyed hash
+    checkpoints: int = 0  # signed checkpoints matched
 
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "entries": self.entries, "first_bad": self.first_bad}
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "first_bad": self.first_bad,
+            "keyed": self.keyed,
+            "checkpoints": self.checkpoints,
+        }
 
 
 def _entries(session: Session) -> Iterator[AuditEntry]:
@@ -189,14 +272,24 @@ def _entries(session: Session) -> Iterator[AuditEntry]:
     yield from session.scalars(stmt)
 
 
-def verify_chain(session: Session) -> Verification:
-    """Walk the chain from the start; report the first entry that does not hold."""
-    expected_prev, expected_seq, count = GENESIS, 1, 0
+def verify_chain(
+    session: Session,
+    *,
+    keys: Keyring | None = None,
+    checkpoints: dict[int, str] | None = None,
+) -> Verification:
+    """Walk the chain from the start; report the first entry that does not hold.
+
+    ``checkpoints`` ({seq: hash}, signatures already checked) must each match the entry of
+    their seq, and none may lie beyond the chain's end.
+    """
+    keys = keys or _keyring
+    checkpoints = checkpoints or {}
+    expected_prev, expected_seq, count, keyed, matched = GENESIS, 1, 0, 0, 0
 
     def bad(entry: AuditEntry | None, seq: int, reason: str) -> Verification:
-        return Verification(
-            False, count, {"seq": seq, "id": entry.id if entry else None, "reason": reason}
-        )
+        where = {"seq": seq, "id": entry.id if entry else None, "reason": reason}
+        return Verification(False, count, where, keyed, matched)
 
     for entry in _entries(session):
         if entry.seq != expected_seq:
@@ -209,6 +302,20 @@ def verify_chain(session: Session) -> Verification:
             return bad(entry, entry.seq, "prev_hash does not link to the previous entry")
         if change_digest(entry.before, entry.after) != entry.digest:
             return bad(entry, entry.seq, "before/after content does not match its digest: edited")
+        if entry.key_id is None:
+            if keys.keys and (keyed or entry.seq > keys.legacy_until):
+                return bad(
+                    entry,
+                    entry.seq,
+                    "entry is not under a keyed hash, but every entry after "
+                    f"{keys.legacy_until} must be (AUDIT_LEGACY_UNTIL): re-written without the key",
+                )
+        elif entry.key_id not in keys.keys:
+            return bad(
+                entry,
+                entry.seq,
+                f"entry is under key {entry.key_id!r}, which this host does not hold (AUDIT_KEYS)",
+            )
         recomputed = entry_hash(
             entry.prev_hash,
             entry.seq,
@@ -219,11 +326,30 @@ def verify_chain(session: Session) -> Verification:
             entry.target_id,
             entry.digest,
             entry.request_id,
+            entry.key_id,
+            keys.keys.get(entry.key_id) if entry.key_id else None,
         )
         if recomputed != entry.hash:
             return bad(entry, entry.seq, "entry fields do not match its hash: edited or forged")
+        if entry.seq in checkpoints:
+            if checkpoints[entry.seq] != entry.hash:
+                return bad(
+                    entry,
+                    entry.seq,
+                    "entry differs from the signed checkpoint of this seq: re-written",
+                )
+            matched += 1
+        keyed += entry.key_id is not None
         expected_prev, expected_seq = entry.hash, entry.seq + 1
         count += 1
+    beyond = [seq for seq in checkpoints if seq >= expected_seq]
+    if beyond:
+        return bad(
+            None,
+            expected_seq,
+            f"a signed checkpoint holds entry {max(beyond)}, but the chain ends at "
+            f"{expected_seq - 1}: entries deleted at the end",
+        )
     head = session.get(AuditHead, 1)
     if head is None:
         return bad(None, expected_seq, "chain head row is missing")
@@ -235,4 +361,4 @@ def verify_chain(session: Session) -> Verification:
                 f"entries {expected_seq}..{head.seq} are missing: deleted at the end",
             )
         return bad(None, head.seq, "chain head does not match the last entry")
-    return Verification(True, count, None)
+    return Verification(True, count, None, keyed, matched)

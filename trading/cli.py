@@ -112,12 +112,35 @@ audit_cli = AppGroup("audit", help="The audit chain.")
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Signed checkpoints (JSON lines) the chain must still hold",
+)
+@click.option("--public-key", help="The signer's public key to trust (default: this host's)")
+def audit_verify(checkpoint_file, public_key: str | None) -> None:
     """Walk the chain; exit 1 and name the first bad entry if it is broken."""
+    from trading import checkpoints
+
+    app = current_app._get_current_object()
+    found: dict[int, str] = {}
+    if checkpoint_file is not None:
+        trusted_key = public_key or checkpoints.public_key_text(
+            checkpoints.signing_key(app).public_key()
+        )
+        try:
+            found = checkpoints.read(checkpoint_file, trusted_key)
+        except checkpoints.CheckpointError as error:
+            click.echo(f"checkpoints refused: {error}", err=True)
+            sys.exit(1)
     with database().transaction(cli_actor()) as session:
-        result = audit.verify_chain(session)
+        result = audit.verify_chain(session, checkpoints=found)
     if result.ok:
-        click.echo(f"audit chain ok: {result.entries} entries")
+        click.echo(
+            f"audit chain ok: {result.entries} entries ({result.keyed} under a keyed hash), "
+            f"{result.checkpoints} of {len(found)} signed checkpoints matched"
+        )
         return
     bad = result.first_bad or {}
     click.echo(
@@ -126,6 +149,29 @@ def audit_verify() -> None:
         err=True,
     )
     sys.exit(1)
+
+
+@audit_cli.command("checkpoint")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Append the checkpoint to this file (else print it)",
+)
+def audit_checkpoint(out: str | None) -> None:
+    """Sign a checkpoint of the chain's head, for a second party to keep."""
+    import json
+
+    from trading import checkpoints
+
+    key = checkpoints.signing_key(current_app._get_current_object())
+    with database().transaction(cli_actor()) as session:
+        line = json.dumps(checkpoints.take(session, key), ensure_ascii=False)
+    if out:
+        with open(out, "a", encoding="utf-8") as target:
+            target.write(line + "\n")
+        click.echo(f"checkpoint appended to {out}")
+    else:
+        click.echo(line)
 
 
 demo_cli = AppGroup("demo", help="Demonstration data.")

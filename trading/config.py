@@ -25,6 +25,16 @@ class Config:
     # Tokens are looked up by digest; a resolved token is cached this many seconds per process
     # (revocation reaches every worker within this delay).
     TOKEN_CACHE_SECONDS: float = 5.0
+    # The audit chain's keyed hash (trading/audit.py): "id:secret[,id:secret…]"; entries are
+    # written with AUDIT_KEY_ID (default: the last listed) and verified with any listed key.
+    # Unset: one key kept in the instance folder (one host only). AUDIT_LEGACY_UNTIL: the last
+    # seq written before keys were used (unkeyed entries after it are refused).
+    AUDIT_KEYS: str | None = None
+    AUDIT_KEY_ID: str | None = None
+    AUDIT_LEGACY_UNTIL: int = 0
+    # Ed25519 key signing checkpoints of the chain's head: base64 of the 32-byte private key.
+    # Unset: one kept in the instance folder.
+    AUDIT_SIGNING_KEY: str | None = None
     # Sign-in throttling (trading/throttle.py): this many failures within the window (seconds)
     # block the address or token prefix for THROTTLE_BLOCK seconds, doubling on repeat.
     THROTTLE_FAILURES: int = 10

@@ -151,6 +151,16 @@ class AuditVerificationSchema(ma.Schema):
     ok = ma.fields.Boolean(required=True)
     entries = ma.fields.Integer(required=True)
     first_bad = ma.fields.Dict(allow_none=True, required=True)
+    keyed = ma.fields.Integer(metadata={"description": "Entries under a keyed hash"})
+    checkpoints = ma.fields.Integer(metadata={"description": "Signed checkpoints matched"})
+
+
+class CheckpointSchema(ma.Schema):
+    seq = ma.fields.Integer(required=True)
+    hash = ma.fields.String(required=True)
+    at = ma.fields.String(required=True, metadata={"description": "RFC 3339, as signed"})
+    public_key = ma.fields.String(required=True, metadata={"description": "Ed25519, base64"})
+    signature = ma.fields.String(required=True, metadata={"description": "Ed25519, base64"})
 
 
 @blp.route("")
@@ -174,3 +184,14 @@ def list_audit(args):
 def verify_audit():
     """Recompute the whole chain; name the first entry that does not hold."""
     return audit.verify_chain(get_session()).as_dict()
+
+
+@blp.route("/checkpoint")
+@access(blp, "auditor", "regulator")
+@blp.response(200, CheckpointSchema)
+def audit_checkpoint():
+    """A signed checkpoint of the chain's head now: keep it, and verify against it later."""
+    from trading import checkpoints
+
+    key = checkpoints.signing_key(current_app._get_current_object())
+    return checkpoints.take(get_session(), key)
