@@ -26,8 +26,7 @@ READERS = ("centre", "regulator", "auditor")
 
 
 def _caller() -> services.Caller:
-    who = principal()
-    return services.Caller(actor=who.actor, role=who.role, org=who.org)
+    return services.caller_of(principal())
 
 
 @blp.route("/tenders", methods=["POST"])
@@ -42,7 +41,7 @@ def create_tender(data):
     """Register a tender; the agency must be eligible to act as agency."""
     session = get_session()
     tender = services.create_tender(session, data, _caller())
-    return services.tender_detail(session, tender)
+    return services.tender_detail(session, tender, _caller())
 
 
 @blp.route("/tenders", methods=["GET"])
@@ -51,7 +50,7 @@ def create_tender(data):
 @blp.response(200, page_of(TenderSummarySchema))
 def list_tenders(args):
     """Tenders, filtered; newest first or most suspicious first."""
-    return services.tenders_page(get_session(), args)
+    return services.tenders_page(get_session(), args, _caller())
 
 
 @blp.route("/tenders/<ref>", methods=["GET"])
@@ -59,9 +58,13 @@ def list_tenders(args):
 @blp.response(200, TenderSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such tender")
 def get_tender(ref):
-    """A tender with its bids, award, price screens (from three bids) and suspicion."""
+    """A tender with its bids, award, price screens (from three bids) and suspicion.
+
+    Until the opening time the bids are sealed: no bidder, price, screen or score is shown,
+    and only the owning centre sees how many bids came in (`bid_count`, else null).
+    """
     session = get_session()
-    return services.tender_detail(session, services.get_tender(session, ref))
+    return services.tender_detail(session, services.get_tender(session, ref), _caller())
 
 
 @blp.route("/tenders/<ref>/bids", methods=["POST"])
@@ -93,4 +96,4 @@ def award_tender(data, ref):
     """Award the tender to one of its bidders."""
     session = get_session()
     tender = services.award_tender(session, ref, data, _caller())
-    return services.tender_detail(session, tender)
+    return services.tender_detail(session, tender, _caller())

@@ -252,11 +252,26 @@ class TenderSummarySchema(ma.Schema):
         validate=validate.OneOf(TENDER_STATUSES),
         metadata={"description": "open (before the deadline), closed, or awarded"},
     )
-    bid_count = ma.fields.Integer(required=True)
+    bid_count = ma.fields.Integer(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Null while the bids are sealed, except to the owning centre"},
+    )
     suspicion = ma.fields.Float(
         required=True,
+        allow_none=True,
         validate=validate.Range(min=0, max=1),
-        metadata={"description": "0..1: price screens combined with the tender's red flags"},
+        metadata={
+            "description": "0..1: price screens combined with the tender's red flags; "
+            "null while the bids are sealed"
+        },
+    )
+    sealed_until = UtcDateTime(
+        allow_none=True,
+        metadata={
+            "description": "While set, the bids are sealed until then (招标投标法 arts. 22, 36): "
+            "no bidder, price, screen or score is shown"
+        },
     )
     origin = ma.fields.String(required=True)
     created_at = UtcDateTime(required=True)
@@ -290,13 +305,16 @@ class TenderSchema(TenderSummarySchema):
         metadata={"description": "Present when the tender has at least three bids"},
     )
     red_flags = ma.fields.Integer(
-        required=True, metadata={"description": "Pieces of art. 40 evidence inside the tender"}
+        required=True,
+        allow_none=True,
+        metadata={"description": "Pieces of art. 40 evidence inside the tender (null if sealed)"},
     )
     award = ma.fields.Nested(AwardSchema, allow_none=True)
     centre = ma.fields.String(allow_none=True, metadata={"description": "USCC of the centre"})
     collusion_score = ma.fields.Nested(
         CollusionScoreSchema,
         required=True,
+        allow_none=True,
         metadata={
             "description": "The score that stands: an auditor's verdict, else the learned "
             "model's (with its version and the features that moved it), else suspicion"

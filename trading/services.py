@@ -177,6 +177,45 @@ def tender_status(tender: Tender, now: datetime | None = None) -> str:
     return "closed"
 
 
+def sealed_until(tender: Tender, now: datetime | None = None) -> datetime | None:
+    """When the bids of ``tender`` open, if they are still sealed now; else None.
+
+    Bids stay sealed until the opening time (招标投标法 arts. 22, 36; the deadline when no
+    opening time is set): before it nobody reads who bid or at what price, and only the
+    owning centre knows how many bids came in.
+    """
+    if tender.awarded_at is not None:
+        return None
+    opening = tender.opening_at or tender.deadline
+    if opening is not None and (now or clock.now()) < opening:
+        return opening
+    return None
+
+
+def bidder_usccs(session: Session, tender: Tender, viewer: Caller) -> list[str]:
+    """The USCCs of the tender's bidders for a conflict check: its own centre may read them
+    while the bids are sealed (its expert draw must exclude them); anyone else after opening.
+    """
+    if sealed_until(tender) is not None and not _owner(tender, viewer):
+        return []
+    stmt = (
+        select(Subject.uscc)
+        .join(Bid, Bid.bidder_id == Subject.id)
+        .where(Bid.tender_id == tender.id, Subject.uscc.is_not(None))
+        .order_by(Bid.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def caller_of(who) -> Caller:
+    """The rules' view of an authenticated principal."""
+    return Caller(actor=who.actor, role=who.role, org=who.org)
+
+
+def _owner(tender: Tender, viewer: Caller | None) -> bool:
+    return viewer is not None and viewer.centre is not None and viewer.centre == tender.centre_uscc
+
+
 def _subject_refs(session: Session, ids: set[int]) -> dict[int, dict]:
     ids.discard(None)  # type: ignore[arg-type]
     if not ids:
@@ -196,8 +235,17 @@ def _screens_out(screen: TenderScreen | None) -> dict[str, Any]:
     return out
 
 
-def tender_detail(session: Session, tender: Tender) -> dict:
-    """The tender as GET /tenders/{ref} shows it: bids, award, stored screens, suspicion."""
+def tender_detail(session: Session, tender: Tender, viewer: Caller | None) -> dict:
+    """The tender as GET /tenders/{ref} shows it to ``viewer``: bids, award, stored screens,
+    suspicion; while the bids are sealed, none of that (the owning centre sees the count)."""
+    now = clock.now()
+    if sealed_until(tender, now) is not None:
+        parties = _subject_refs(session, {tender.tenderee_id, tender.agency_id})
+        count = session.scalar(select(func.count(Bid.id)).where(Bid.tender_id == tender.id))
+        detail = _tender_summary(tender, parties, count, None, viewer, now)
+        detail.update(bids=[], award=None, red_flags=None, collusion_score=None)
+        detail["centre"] = tender.centre_uscc
+        return detail
     manager = aliased(Subject)
     bidder = aliased(Subject)
     rows = session.execute(
@@ -221,7 +269,7 @@ def tender_detail(session: Session, tender: Tender) -> dict:
                 "awarded_at": tender.awarded_at,
             }
     parties = _subject_refs(session, {tender.tenderee_id, tender.agency_id})
-    detail = _tender_summary(tender, parties, len(bids), None)
+    detail = _tender_summary(tender, parties, len(bids), None, viewer, now)
     detail.update(_screens_out(session.get(TenderScreen, tender.id)))
     detail["collusion_score"] = tender_score(session, tender, detail["suspicion"])
     detail.update(bids=bids, award=award, centre=tender.centre_uscc)
@@ -229,8 +277,17 @@ def tender_detail(session: Session, tender: Tender) -> dict:
 
 
 def _tender_summary(
-    tender: Tender, parties: dict[int, dict], bid_count: int, suspicion: float | None
+    tender: Tender,
+    parties: dict[int, dict],
+    bid_count: int,
+    suspicion: float | None,
+    viewer: Caller | None,
+    now: datetime,
 ) -> dict:
+    sealed = sealed_until(tender, now)
+    if sealed is not None:
+        bid_count = bid_count if _owner(tender, viewer) else None
+        suspicion = None
     return {
         "ref": tender.ref,
         "title": tender.title,
@@ -245,7 +302,8 @@ def _tender_summary(
         "tender_date": tender.tender_date,
         "status": tender_status(tender),
         "bid_count": bid_count,
-        "suspicion": suspicion or 0.0,
+        "suspicion": None if sealed is not None else (suspicion or 0.0),
+        "sealed_until": sealed,
         "origin": tender.origin,
         "created_at": tender.created_at,
     }
@@ -267,14 +325,15 @@ def bid_view(bid: Bid, tender_ref: str, bidder: dict) -> dict:
     }
 
 
-def tenders_page(session: Session, args: dict) -> dict:
-    """One page of tenders matching ``args`` (filters, sort, page, page_size)."""
-    stmt, items = _tenders_query(session, args)
+def tenders_page(session: Session, args: dict, viewer: Caller | None) -> dict:
+    """One page of tenders matching ``args`` (filters, sort, page, page_size), as ``viewer``
+    may see them (sealed bids stay sealed)."""
+    stmt, items = _tenders_query(session, args, viewer)
     page = paginate(session, stmt, args["page"], args["page_size"], scalars=False)
     return {**page, "items": items(page["items"])}
 
 
-def _tenders_query(session: Session, args: dict) -> tuple[Select, Any]:
+def _tenders_query(session: Session, args: dict, viewer: Caller | None) -> tuple[Select, Any]:
     """The filtered, sorted statement of tenders, and a function turning a page into items."""
     bid_count = select(func.count(Bid.id)).where(Bid.tender_id == Tender.id).scalar_subquery()
     suspicion = func.coalesce(TenderScreen.suspicion, 0.0)
@@ -294,14 +353,21 @@ def _tenders_query(session: Session, args: dict) -> tuple[Select, Any]:
     if args.get("tenderee"):
         subject = find_subject(session, args["tenderee"])
         stmt = stmt.where(Tender.tenderee_id == (subject.id if subject else -1))
+    status, now = args.get("status"), clock.now()
     if args.get("bidder"):
         subject = find_subject(session, args["bidder"])
         stmt = stmt.where(
             exists().where(
                 and_(Bid.tender_id == Tender.id, Bid.bidder_id == (subject.id if subject else -1))
-            )
+            ),
+            # Who bid in a sealed tender is not known to anyone but its centre.
+            or_(
+                Tender.awarded_at.is_not(None),
+                func.coalesce(Tender.opening_at, Tender.deadline).is_(None),
+                func.coalesce(Tender.opening_at, Tender.deadline) <= now,
+                Tender.centre_uscc == (viewer.centre if viewer and viewer.centre else ""),
+            ),
         )
-    status, now = args.get("status"), clock.now()
     if status == "awarded":
         stmt = stmt.where(Tender.awarded_at.is_not(None))
     elif status == "open":
@@ -326,7 +392,7 @@ def _tenders_query(session: Session, args: dict) -> tuple[Select, Any]:
         for tender, _, _ in rows:
             ids.update({tender.tenderee_id, tender.agency_id})
         parties = _subject_refs(session, ids)
-        return [_tender_summary(t, parties, count, susp) for t, count, susp in rows]
+        return [_tender_summary(t, parties, count, susp, viewer, now) for t, count, susp in rows]
 
     return stmt, items
 

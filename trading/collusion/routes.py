@@ -53,6 +53,7 @@ def create_scan(data):
     session = get_session()
     ref = data.get("tender_ref")
     if ref:
+        _may_scan_sealed(session, ref)
         result = services.scan_tender(session, ref)
         counters().alerts.inc(result.get("alerts_created", 0))
         return result
@@ -73,6 +74,25 @@ def create_scan(data):
     result = services.scan_market(session)
     counters().alerts.inc(result.get("alerts_created", 0))
     return result
+
+
+def _may_scan_sealed(session, ref: str) -> None:
+    """Before the opening, a tender's bids are scanned only for its centre or auditors (the
+    answer carries no price; nobody else learns anything about the sealed bids)."""
+    from trading import services as tenders
+
+    tender = tenders.get_tender(session, ref)
+    who = principal()
+    if tenders.sealed_until(tender) is None or who.role in ("auditor", "admin"):
+        return
+    if who.role == "centre" and who.org == tender.centre_uscc:
+        return
+    raise Forbidden(
+        "The bids of this tender are sealed until its opening: only its centre or an auditor "
+        "scans it before then.",
+        errors={"tender_ref": ["bids sealed until the opening"]},
+        rule="tenders.bids_sealed",
+    )
 
 
 @blp.route("/collusion/alerts", methods=["GET"])

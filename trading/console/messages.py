@@ -364,6 +364,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "tenders.screens": ("报价筛查", "Price screens"),
     "tenders.red_flags": ("视为串通情形 {count} 项", "{count} art. 40 red flags"),
     "tenders.no_screens": ("投标少于三家，不做报价筛查。", "Fewer than three bids: no screens."),
+    "tenders.sealed": (
+        "投标文件密封至 {until}（开标前不公开投标人、报价与筛查结果）。",
+        "Bids are sealed until {until} (no bidder, price or screen before the opening).",
+    ),
+    "tenders.sealed_count": ("已收到 {count} 份投标。", "{count} bids received."),
+    "tenders.sealed_short": ("密封", "sealed"),
     "tenders.bid_list": ("投标", "Bids"),
     "tenders.bidder": ("投标人", "Bidder"),
     "tenders.bidder_ref": ("投标人（统一社会信用代码）", "Bidder (USCC)"),

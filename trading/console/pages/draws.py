@@ -80,14 +80,17 @@ def _prefill(ref: str) -> dict[str, str]:
     """The draw form filled from a registered tender: parties, bidders, sector, region."""
     session = get_session()
     try:
-        detail = tenders_service.tender_detail(session, tenders_service.get_tender(session, ref))
+        tender = tenders_service.get_tender(session, ref)
     except NotFound:
         return {"tender_ref": ref}
+    viewer = tenders_service.caller_of(user())
+    detail = tenders_service.tender_detail(session, tender, viewer)
     return {
         "tender_ref": detail["ref"],
         "tenderee": (detail.get("tenderee") or {}).get("uscc") or "",
         "agency": (detail.get("agency") or {}).get("uscc") or "",
-        "bidders": "\n".join(b["bidder"]["uscc"] for b in detail["bids"] if b["bidder"]["uscc"]),
+        # Its own centre's form holds the bidders even while sealed: the draw excludes them.
+        "bidders": "\n".join(tenders_service.bidder_usccs(session, tender, viewer)),
         "sector": detail.get("sector") or "",
         "region": detail.get("region") or "",
         "seats.0.specialty": detail.get("specialty") or "",

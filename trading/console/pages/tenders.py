@@ -43,7 +43,8 @@ def caller() -> tenders_service.Caller:
 @page(*READERS)
 def tenders() -> Any:
     args, errors = query_args(TenderListArgs())
-    result = tenders_service.tenders_page(get_session(), {**args, "page_size": PAGE_SIZE})
+    viewer = tenders_service.caller_of(user())
+    result = tenders_service.tenders_page(get_session(), {**args, "page_size": PAGE_SIZE}, viewer)
     return render_template(
         "console/tenders/list.html",
         result=result,
@@ -56,8 +57,9 @@ def tenders() -> Any:
 
 def _show(ref: str, errors: dict | None = None, form: dict | None = None, code: int = 200):
     session = get_session()
-    detail = tenders_service.tender_detail(session, tenders_service.get_tender(session, ref))
     me = user()
+    tender = tenders_service.get_tender(session, ref)
+    detail = tenders_service.tender_detail(session, tender, tenders_service.caller_of(me))
     may_bid = (
         me.role == "centre"
         and detail["status"] == "open"
