@@ -7,7 +7,6 @@ themselves: a crash keeps what is done, and a retry finds those rows as duplicat
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,36 +20,63 @@ from trading.jobs import Report, kind
 from trading.metrics import counters
 from trading.models import Tender
 
+#: Characters of a rejected line kept with its reasons (for the CSV of rejected rows).
+RAW_KEPT = 2000
+
+
+def count_lines(path: str) -> int:
+    """Lines in a file (a last line without a newline counts), read in blocks."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def with_raw_lines(path: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """The import summary with each listed rejected row's own text (``raw``), by line."""
+    wanted = {row["line"]: row for row in summary.get("rejected", [])}
+    if wanted:
+        with open(path, "rb") as stream:
+            for number, line in enumerate(stream, start=1):
+                if number in wanted:
+                    text = line.decode("utf-8", errors="replace").lstrip("\ufeff")
+                    wanted[number]["raw"] = text.rstrip("\r\n")[:RAW_KEPT]
+                if number >= max(wanted):
+                    break
+    return summary
+
 
 @kind("credit_import")
 def credit_import(
     session: Session, report: Report, params: dict[str, Any], path: str | None
 ) -> dict[str, Any]:
-    total = os.path.getsize(path) or 1
+    total = count_lines(path)
     with open(path, "rb") as stream:
 
-        def progress(_result) -> None:
-            report("rows", min(stream.tell(), total), total)
+        def progress(result) -> None:
+            report("rows", min(result.lines, total), total)
 
         result = import_rows(session, read_rows(stream, params["format"]), progress=progress)
     report("rows", total, total)
-    return result.as_dict()
+    return with_raw_lines(path, result.as_dict())
 
 
 @kind("bids_import")
 def bids_import(
     session: Session, report: Report, params: dict[str, Any], path: str | None
 ) -> dict[str, Any]:
-    total = os.path.getsize(path) or 1
+    total = count_lines(path)
     with open(path, encoding="utf-8-sig", newline="") as stream:
 
-        def progress(_result, _rejected) -> None:
+        def progress(result, _rejected) -> None:
             session.commit()
-            report("rows", min(stream.buffer.tell(), total), total)
+            report("rows", min(result.lines, total), total)
 
         result = import_bids(session, stream, on_batch=progress)
     report("rows", total, total)
-    return result.as_dict()
+    return with_raw_lines(path, result.as_dict())
 
 
 @kind("collusion_scan")

@@ -414,8 +414,15 @@ def test_a_regulator_imports_an_exchange_file_as_a_job(committed_url, tmp_path):
     result = progress["result"]
     assert result["accepted"] == 1 and result["rejected_total"] == 1
     assert result["rejected"][0]["line"] == 2 and "uscc" in result["rejected"][0]["errors"]
+    # Progress counts rows, not bytes.
+    assert progress["done"] == 2 and progress["total"] == 2, progress
     page = browser.get(started.headers["Location"]).text
-    assert "被拒绝的行" in page
+    assert "被拒绝的行" in page and "rejected.csv" in page
+    rejected = browser.get(started.headers["Location"] + "/rejected.csv")
+    assert rejected.status_code == 200 and rejected.mimetype == "text/csv"
+    lines = rejected.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "行号,原始内容,字段,原因"
+    assert lines[1].startswith("2,") and "坏数据" in lines[1] and ",uscc," in lines[1]
     assert browser.get(f"/subjects/{uscc}").status_code == 200
     wrong = browser.post(
         "/jobs/credit-import",

@@ -6,13 +6,15 @@ shown. Only the principal who started a job (or an admin) sees it.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
-from flask import current_app, g, jsonify, render_template
+from flask import Response, current_app, g, jsonify, render_template
 
 from trading import jobs
 from trading.console import i18n
-from trading.console.blueprint import console
+from trading.console.blueprint import console, translate
 from trading.console.signin import page, user
 from trading.errors import NotFound
 
@@ -50,6 +52,35 @@ def job(job_id: str) -> Any:
         if key.startswith("job_stage.")
     }
     return render_template("console/job.html", job=_visible(job_id), stage_names=stages)
+
+
+@console.route("/jobs/<job_id>/rejected.csv")
+@page("regulator", "auditor")
+def job_rejected(job_id: str) -> Any:
+    """The rejected rows of an import as CSV: line, the row's own text, field, reason."""
+    job = _visible(job_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([translate(f"jobs.csv.{k}") for k in ("line", "raw", "field", "reason")])
+    for row in (job.result or {}).get("rejected", []):
+        reasons = [
+            (name, message)
+            for name, messages in (row.get("errors") or {}).items()
+            for message in _flat(messages)
+        ] or [("", "")]
+        for name, message in reasons:
+            writer.writerow([row.get("line"), row.get("raw", ""), name, message])
+    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="rejected-{job.id}.csv"'
+    return response
+
+
+def _flat(messages: Any) -> list[str]:
+    if isinstance(messages, dict):
+        return [f"{k}: {m}" for k, v in messages.items() for m in _flat(v)]
+    if isinstance(messages, list):
+        return [m for item in messages for m in _flat(item)]
+    return [str(messages)]
 
 
 @console.route("/jobs/<job_id>/progress")
