@@ -15,7 +15,7 @@ from datetime import date
 from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
 
-from credit import gate, screening, services
+from credit import cases, gate, screening, services
 from credit.eligibility import PURPOSES, eligibility_of
 from credit.exchange import csv_encoding, detect_format, import_rows, read_feed, read_rows
 from credit.identifiers import mask_name, mask_resident_id
@@ -278,6 +278,11 @@ def _credit_answer(
         for r, later, status in history["records"]
     ]
     view["listings"] = [dump_listing(x, lift, on) for x, lift, _status in history["listings"]]
+    found = cases.subject_cases(get_session(), subject.id)
+    disputed = cases.disputed_records(found)
+    for record in view["records"]:
+        record["disputed"] = record["id"] in disputed
+    view["cases"] = [cases.dump_case(c, on) for c in found]
     return view
 
 

@@ -13,6 +13,7 @@ from datetime import date
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from credit.case_schemas import CaseSchema
 from credit.categories import CATEGORIES
 from credit.eligibility import PURPOSES
 from credit.identifiers import mask_resident_id
@@ -303,6 +304,9 @@ class LegalBasisOutSchema(ma.Schema):
 
 class RecordSchema(ma.Schema):
     id = fields.Integer()
+    disputed = fields.Boolean(
+        metadata={"description": "Under an open objection (异议申诉): shown as disputed"}
+    )
     subject = fields.Integer()
     event = fields.String(metadata={"description": "record, correction, revocation or repair"})
     refers_to = fields.Integer(allow_none=True)
@@ -403,6 +407,10 @@ class CreditViewSchema(ma.Schema):
     active_listings = fields.List(fields.Integer())
     records = fields.List(fields.Nested(RecordSchema))
     listings = fields.List(fields.Nested(ListingSchema))
+    cases = fields.List(
+        fields.Nested(CaseSchema),
+        metadata={"description": "Repair applications and objections, every step"},
+    )
 
 
 class PublicCreditSchema(ma.Schema):

@@ -108,6 +108,7 @@ class _Api(Api):
 
 
 def _register_api(app: Flask) -> None:
+    from credit.cases_routes import blp as cases_blp
     from credit.routes import blp as credit_blp
     from credit.routes import public_blp
     from experts.routes import blp as experts_blp
@@ -143,6 +144,7 @@ def _register_api(app: Flask) -> None:
         health_blp,
         ops_blp,
         credit_blp,
+        cases_blp,
         public_blp,
         experts_blp,
         trading_blp,

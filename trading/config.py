@@ -42,6 +42,9 @@ class Config:
     THROTTLE_BLOCK: int = 60
     PAGE_SIZE_DEFAULT: int = 50
     PAGE_SIZE_MAX: int = 500
+    # Credit repair applications and objections (credit/cases.py): working days from
+    # acceptance to the decision's due date; set it to the measures the platform works under.
+    CREDIT_CASE_DECISION_DAYS: int = 10
     # Expert draws
     DRAW_MONTHLY_CAP: int = 6
     DRAW_EMPLOYMENT_LOOKBACK_YEARS: int = 3

@@ -6,6 +6,7 @@ from sqlalchemy import MetaData
 
 
 def all_metadata() -> MetaData:
+    import credit.cases  # noqa: F401
     import credit.models  # noqa: F401
     import experts.models  # noqa: F401
     import trading.audit  # noqa: F401
