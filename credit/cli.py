@@ -1,4 +1,4 @@
-"""Credit exchange commands: ``flask --app wsgi exchange import FILE``."""
+"""Credit exchange commands: ``flask --app wsgi exchange import FILE`` and ``export FILE``."""
 
 from __future__ import annotations
 
@@ -70,3 +70,31 @@ def import_file(file: str, fmt: str | None, batch_size: int, show_rejected: int)
     )
     if result.rejected_total:
         sys.exit(1)
+
+
+@exchange_cli.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--after", default=0, show_default=True, help="Cursor: export changes after it")
+@click.option("--masked", is_flag=True, help="Mask ID numbers (a file for the public side)")
+def export_file(file: str, after: int, masked: bool) -> None:
+    """Export the register as exchange rows (JSON Lines): everything, or the changes after
+    a cursor. The file imports back unchanged (``exchange import``); the last line printed
+    is the cursor to pass as ``--after`` next time."""
+    import json
+
+    from credit.exchange import read_feed
+    from trading.cli import cli_actor
+
+    cursor, count = after, 0
+    with click.open_file(file, "w", encoding="utf-8") as out:
+        while True:
+            with database().transaction(cli_actor()) as session:
+                page = read_feed(session, cursor, 1000, unmask=not masked)
+            for item in page["items"]:
+                out.write(json.dumps(item["data"], ensure_ascii=False) + "\n")
+            count += len(page["items"])
+            cursor = page["next"]
+            if not page["more"]:
+                break
+    click.echo(f"{count} rows exported; next cursor {cursor}", err=True)
+    click.echo(str(cursor))

@@ -414,6 +414,24 @@ CSV_COLUMNS = (
     "basis.decided_on",
     "reason",
 )
+#: The same columns under Chinese headers (``headers=zh``), for people opening the file.
+CSV_COLUMNS_ZH = (
+    "名单编号",
+    "名单类别",
+    "主体编号",
+    "主体类型",
+    "名称",
+    "统一社会信用代码",
+    "身份证号",
+    "适用行业",
+    "适用地区",
+    "列入日期",
+    "截止日期",
+    "认定机关",
+    "决定文书号",
+    "决定日期",
+    "列入事由",
+)
 
 
 def _wants_csv(args: dict) -> bool:
@@ -426,11 +444,13 @@ def _wants_csv(args: dict) -> bool:
     )
 
 
-def _csv_stream(stmt, unmask: bool) -> Iterator[str]:
+def _csv_stream(stmt, unmask: bool, chinese: bool = False) -> Iterator[str]:
     session = get_session()
     buffer = io.StringIO()
+    if chinese:
+        buffer.write("\ufeff")  # spreadsheet programs then read the file as UTF-8
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS_ZH if chinese else CSV_COLUMNS)
     for listing, subject, _lift in session.execute(stmt.execution_options(yield_per=1000)):
         id_number = subject.id_number
         if id_number and not unmask:
@@ -505,7 +525,10 @@ def blacklist(args):
     )
     unmask = _unmask()
     if _wants_csv(args):
-        response = Response(stream_with_context(_csv_stream(stmt, unmask)), mimetype="text/csv")
+        chinese = args.get("headers") == "zh"
+        response = Response(
+            stream_with_context(_csv_stream(stmt, unmask, chinese)), mimetype="text/csv"
+        )
         response.headers["Content-Disposition"] = (
             f'attachment; filename="{args["list"]}-{on.isoformat()}.csv"'
         )

@@ -236,6 +236,11 @@ class BlacklistQuerySchema(PageArgs):
     list = fields.String(load_default="blacklist", validate=validate.OneOf(LIST_KINDS))
     q = fields.String(metadata={"description": "Part of the name, or the start of a USCC"})
     format = fields.String(validate=validate.OneOf(["json", "csv"]))
+    headers = fields.String(
+        load_default="code",
+        validate=validate.OneOf(["code", "zh"]),
+        metadata={"description": "CSV column headers: field codes, or Chinese (zh)"},
+    )
 
 
 class PublicBlacklistQuerySchema(PageArgs):
