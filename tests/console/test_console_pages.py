@@ -6,13 +6,15 @@ import csv
 import io
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
-from tests.console.conftest import seed_market, seed_world
+from tests.console.conftest import CENTRE, seed_market, seed_world
 from trading import clock
 from trading.collusion.models import Alert
+from trading.models import Tender
 
 
 def _errors(html: str) -> dict[str, str]:
@@ -32,6 +34,7 @@ def world(session):
         ("/tenders", {"centre", "regulator", "auditor"}),
         ("/draws", {"centre", "regulator", "auditor"}),
         ("/draws/new", {"centre"}),
+        ("/tenders/new", {"centre", "regulator"}),
         ("/subjects", {"centre", "regulator", "auditor"}),
         ("/blacklist", {"centre", "regulator", "auditor"}),
         ("/alerts", {"regulator", "auditor"}),
@@ -498,3 +501,54 @@ def test_times_are_shown_on_the_configured_clock(app, signed_in, world):
     shown_utc = re.findall(r"<dt>投标截止</dt><dd>([^<]+)</dd>", utc)[0]
     difference = datetime.fromisoformat(shown) - datetime.fromisoformat(shown_utc)
     assert difference == timedelta(hours=8)
+
+
+def test_a_centre_registers_a_tender_from_a_form_and_awards_it(signed_in, world, session):
+    centre = signed_in("centre")
+    assert 'id="new-tender"' in centre.get("/tenders").text
+    form = centre.get("/tenders/new")
+    assert form.status_code == 200 and 'id="tender-form"' in form.text
+    now = datetime.now(timezone(timedelta(hours=8)))
+    fields = {
+        "ref": "CONSOLE-2026-001",
+        "title": "朝阳区某学校校舍维修工程",
+        "tenderee": world["tenderee"],
+        "agency": world["agency"],
+        "sector": "construction",
+        "region": "110105",
+        "specialty": "A0101",
+        "estimate": "1,200,000.50",  # thousands commas as people type them
+        "deadline": (now + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M"),
+        "opening_at": (now + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    bad = centre.post("/tenders/new", {**fields, "opening_at": "2020-01-01T09:00"})
+    assert bad.status_code == 422 and "opening_at" in _errors(bad.text)
+    created = centre.post("/tenders/new", fields)
+    assert created.status_code == 303, created.text[:500]
+    tender = session.scalars(select(Tender).where(Tender.ref == "CONSOLE-2026-001")).one()
+    assert str(tender.estimate) == "1200000.50" and tender.centre_uscc == CENTRE
+    # China time on the form is UTC in the database.
+    assert tender.deadline.strftime("%H:%M") == (now + timedelta(minutes=2)).astimezone(
+        UTC
+    ).strftime("%H:%M")
+    page = centre.get("/tenders/CONSOLE-2026-001")
+    assert 'id="bid-form"' in page.text and 'id="award-form"' not in page.text
+    # After the opening the owning centre awards, confirming what it does.
+    bidder = world["bidders"][1]
+    centre.post(
+        "/tenders/CONSOLE-2026-001/bids",
+        {"bidder": bidder, "price": "1100000", "submitted_at": _china_wall_clock()},
+    )
+    with clock.frozen(tender.opening_at + timedelta(minutes=1)):
+        page = centre.get("/tenders/CONSOLE-2026-001")
+        assert 'id="award-form"' in page.text and "不可更改" in page.text
+        unconfirmed = centre.post("/tenders/CONSOLE-2026-001/award", {"bidder": bidder})
+        assert unconfirmed.status_code == 422 and "confirm" in _errors(unconfirmed.text)
+        other = signed_in("other_centre")
+        assert 'id="award-form"' not in other.get("/tenders/CONSOLE-2026-001").text
+        awarded = centre.post(
+            "/tenders/CONSOLE-2026-001/award", {"bidder": bidder, "confirm": "yes"}
+        )
+        assert awarded.status_code == 303, awarded.text[:500]
+    session.expire_all()
+    assert session.scalars(select(Tender).where(Tender.ref == "CONSOLE-2026-001")).one().awarded_at

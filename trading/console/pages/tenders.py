@@ -27,7 +27,13 @@ from trading.console.forms import (
 from trading.console.signin import page, user
 from trading.db import get_session
 from trading.errors import ServiceError
-from trading.schemas import TENDER_STATUSES, BidCreateSchema, TenderListArgs
+from trading.schemas import (
+    TENDER_STATUSES,
+    AwardCreateSchema,
+    BidCreateSchema,
+    TenderCreateSchema,
+    TenderListArgs,
+)
 
 PAGE_SIZE = 50
 READERS = ("centre", "regulator", "auditor")
@@ -43,8 +49,7 @@ def caller() -> tenders_service.Caller:
 @page(*READERS)
 def tenders() -> Any:
     args, errors = query_args(TenderListArgs())
-    viewer = tenders_service.caller_of(user())
-    result = tenders_service.tenders_page(get_session(), {**args, "page_size": PAGE_SIZE}, viewer)
+    result = tenders_service.tenders_page(get_session(), {**args, "page_size": PAGE_SIZE}, caller())
     return render_template(
         "console/tenders/list.html",
         result=result,
@@ -59,22 +64,95 @@ def _show(ref: str, errors: dict | None = None, form: dict | None = None, code: 
     session = get_session()
     me = user()
     tender = tenders_service.get_tender(session, ref)
-    detail = tenders_service.tender_detail(session, tender, tenders_service.caller_of(me))
-    may_bid = (
-        me.role == "centre"
-        and detail["status"] == "open"
-        and (detail.get("centre") in (None, me.org))
-    )
+    detail = tenders_service.tender_detail(session, tender, caller())
+    own = me.role == "centre" and detail.get("centre") in (None, me.org)
+    may_bid = own and detail["status"] == "open"
+    may_award = own and detail["status"] == "closed" and not detail.get("sealed_until")
     return (
         render_template(
             "console/tenders/detail.html",
             tender=detail,
             may_bid=may_bid,
+            may_award=may_award,
             errors=errors or {},
             form=form or {},
         ),
         code,
     )
+
+
+#: The fields of the tender form, in order: (name, label key, input type).
+TENDER_FIELDS = (
+    ("ref", "tenders.ref", "text"),
+    ("title", "tenders.name", "text"),
+    ("tenderee", "tenders.tenderee_ref", "text"),
+    ("agency", "tenders.agency_ref", "text"),
+    ("region", "subject.region", "text"),
+    ("specialty", "tenders.specialty", "text"),
+    ("estimate", "tenders.estimate", "text"),
+    ("deadline", "tenders.deadline", "datetime-local"),
+    ("opening_at", "tenders.opening", "datetime-local"),
+)
+
+
+def plain_amount(text: str) -> str:
+    """An amount as typed (``1,200,000.00``, ``１２０万元`` is not accepted): commas and
+    blanks dropped, so the money field checks the rest."""
+    return text.replace(",", "").replace("，", "").replace(" ", "").strip()
+
+
+def _tender_form(form: dict, errors: dict | None = None, code: int = 200) -> Any:
+    return (
+        render_template(
+            "console/tenders/new.html",
+            form=form,
+            errors=errors or {},
+            fields=TENDER_FIELDS,
+            sectors=SECTORS,
+        ),
+        code,
+    )
+
+
+@console.route("/tenders/new", methods=["GET", "POST"])
+@page("centre", "regulator")
+def tender_new() -> Any:
+    """Register a tender (the API's POST /tenders) from a form in China time."""
+    if request.method == "GET":
+        return _tender_form({})
+    fields = form_fields()
+    offset = current_app.config.get("CONSOLE_UTC_OFFSET_HOURS", 8)
+    raw = nest(with_offset(fields, ["deadline", "opening_at"], offset))
+    raw["estimate"] = plain_amount(raw.get("estimate") or "") or None
+    try:
+        data = TenderCreateSchema().load(raw)
+        created = tenders_service.create_tender(get_session(), data, caller())
+    except ma.ValidationError as error:
+        return _tender_form(fields, flatten_errors(error.messages), 422)
+    except ServiceError as error:
+        return _tender_form(fields, refusal(error), error.code)
+    flash(translate("tenders.created", ref=created.ref), "ok")
+    return redirect(url_for("console.tender", ref=created.ref), code=303)
+
+
+@console.route("/tenders/<ref>/award", methods=["POST"])
+@page("centre")
+def tender_award(ref: str) -> Any:
+    """Award the tender to one of its bidders; the form states the effect and asks to confirm."""
+    fields = form_fields()
+    if fields.get("confirm") != "yes":
+        return _show(ref, {"confirm": [translate("tenders.award_confirm_needed")]}, fields, 422)
+    try:
+        data = AwardCreateSchema().load({"bidder": fields.get("bidder", "")})
+        tenders_service.award_tender(get_session(), ref, data, caller())
+    except ma.ValidationError as error:
+        return _show(ref, flatten_errors(error.messages), fields, 422)
+    except ServiceError as error:
+        if error.code == 404 and not error.errors:
+            raise
+        return _show(ref, refusal(error), fields, error.code)
+    flash(translate("tenders.awarded", ref=ref), "ok")
+    return redirect(url_for("console.tender", ref=ref), code=303)
 
 
 @console.route("/tenders/<ref>")
