@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("home", "public", "audit", "jobs", "credit", "tenders", "draws", "alerts")
+MODULES = ("home", "public", "audit", "jobs", "credit", "cases", "tenders", "draws", "alerts")
 
 
 def register_pages() -> None:

@@ -181,6 +181,12 @@ def _subject_page(
     listings = [dump_listing(x, lift, on) for x, lift, _status in history["listings"]]
     outgoing, incoming = _relations(session, subject)
     check, check_errors = _eligibility_check(session, subject)
+    from credit import cases as credit_cases
+
+    found_cases = credit_cases.subject_cases(session, subject.id)
+    disputed = credit_cases.disputed_records(found_cases)
+    for record in records:
+        record["disputed"] = record["id"] in disputed
     return (
         render_template(
             "console/credit/subject.html",
@@ -203,6 +209,12 @@ def _subject_page(
             purposes=PURPOSES,
             check=check,
             check_errors=check_errors,
+            cases=[credit_cases.dump_case(c) for c in found_cases],
+            case_records=[
+                r
+                for r in records
+                if r["event"] in ("record", "correction") and not r["superseded_by"]
+            ],
         ),
         code,
     )
