@@ -184,9 +184,18 @@ def test_every_page_module_is_registered(app):
     from trading.console.pages import MODULES
 
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
-    for endpoint in ("public_lookup", "tenders", "draws", "subjects", "alerts", "audit", "jobs"):
+    for endpoint in (
+        "public_lookup",
+        "tenders",
+        "draws",
+        "subjects",
+        "alerts",
+        "audit",
+        "jobs",
+        "case_file",
+    ):
         assert f"console.{endpoint}" in endpoints
-    assert len(MODULES) == 8
+    assert len(MODULES) == 9
 
 
 def test_a_page_that_fails_answers_html_without_internals(app, signed_in, monkeypatch):
