@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.console.conftest import CENTRE, seed_market, seed_world
 from trading import clock
@@ -552,3 +552,22 @@ def test_a_centre_registers_a_tender_from_a_form_and_awards_it(signed_in, world,
         assert awarded.status_code == 303, awarded.text[:500]
     session.expire_all()
     assert session.scalars(select(Tender).where(Tender.ref == "CONSOLE-2026-001")).one().awarded_at
+
+
+def test_each_role_s_home_page_counts_its_work(signed_in, world, session, client):
+    from trading.collusion.models import Alert as OpenAlert
+
+    centre = signed_in("centre").get("/").text
+    assert 'id="dashboard"' in centre and "投标中的项目" in centre
+    assert "待复核的预警" not in centre  # alerts are not a centre's
+    open_alerts = session.scalar(select(func.count(OpenAlert.id)).where(OpenAlert.status == "open"))
+    auditor = signed_in("auditor").get("/").text
+    figure = re.search(r'id="fig-dash-open_alerts"><strong>(\d+)</strong>', auditor)
+    assert figure and int(figure.group(1)) == open_alerts
+    assert (
+        "<svg" in auditor
+        and "http" not in auditor.split('id="dashboard"')[1].split("</section>")[0]
+    )
+    regulator = signed_in("regulator").get("/").text
+    assert "生效中的黑名单" in regulator and "待办的修复与异议" in regulator
+    assert 'id="dashboard"' not in client.get("/").text  # the public sees no figures

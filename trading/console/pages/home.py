@@ -5,10 +5,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
+from trading.console import dashboard
 from trading.console.blueprint import console, translate
-from trading.console.signin import page, safe_next, sign_in, sign_out, verify_secret
+from trading.console.signin import (
+    page,
+    safe_next,
+    sign_in,
+    sign_out,
+    verify_secret,
+)
+from trading.db import get_session
 from trading.throttle import TooManyAttempts
 
 log = logging.getLogger(__name__)
@@ -17,7 +25,9 @@ log = logging.getLogger(__name__)
 @console.route("/")
 @page(public=True)
 def home() -> Any:
-    return render_template("console/home.html")
+    me = g.get("console_user")
+    figures = dashboard.figures(get_session(), me) if me is not None else None
+    return render_template("console/home.html", figures=figures)
 
 
 @console.route("/login", methods=["GET", "POST"])
