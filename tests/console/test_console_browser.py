@@ -252,3 +252,26 @@ def test_a_forged_post_is_refused(browser, site):
     page.goto(site.url("/audit"))
     assert page.url.endswith("/audit")  # still signed in
     page.context.close()
+
+
+def test_a_narrow_screen_scrolls_tables_in_place_and_folds_the_menu(browser, site, shots):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    _sign_in(page, site, "auditor")
+    page.goto(site.url("/tenders"))
+    # The page never scrolls sideways; the wide table scrolls inside its own box.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    widths = page.evaluate(
+        "(() => { const t = document.querySelector('table.list');"
+        " return [t.scrollWidth, t.clientWidth]; })()"
+    )
+    assert widths[0] > widths[1], widths
+    menu = page.locator("#menu")
+    assert not menu.is_visible()
+    page.click("#menu-button")
+    assert menu.is_visible() and page.get_attribute("#menu-button", "aria-expanded") == "true"
+    shots(page, "narrow-tenders-menu")
+    page.click("#menu-button")
+    assert not menu.is_visible()
+    context.close()

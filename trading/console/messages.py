@@ -608,6 +608,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "credit.scope_regions": ("地区代码（逗号分隔）", "Region codes (comma separated)"),
     "credit.export_csv": ("导出 CSV", "Export CSV"),
     "credit.saved_record": ("信用记录已添加。", "The record is added."),
+    "nav.menu": ("菜单", "Menu"),
     "dash.title": ("今日概览", "Today at a glance"),
     "dash.open_tenders": ("投标中的项目", "tenders open for bids"),
     "dash.draws_today": ("今日评标的抽取", "draws evaluating today"),

@@ -36,7 +36,20 @@
     window.setTimeout(tick, 700);
   }
 
+  document.documentElement.classList.add("js");
+
+  function foldMenu() {
+    var button = document.getElementById("menu-button");
+    var top = button ? button.closest(".top") : null;
+    if (!button || !top) { return; }
+    button.addEventListener("click", function () {
+      var open = top.classList.toggle("open");
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    foldMenu();
     var box = document.getElementById("job");
     var polled = box ? box.getAttribute("data-state") : null;
     if (polled === "running" || polled === "queued") { pollJob(box); }
