@@ -571,3 +571,20 @@ def test_each_role_s_home_page_counts_its_work(signed_in, world, session, client
     regulator = signed_in("regulator").get("/").text
     assert "生效中的黑名单" in regulator and "待办的修复与异议" in regulator
     assert 'id="dashboard"' not in client.get("/").text  # the public sees no figures
+
+
+def test_an_alert_shows_who_won_where_and_its_evidence_by_kind(signed_in, session, world):
+    auditor = signed_in("auditor")
+    listing = auditor.get("/alerts?status=all").text
+    ids = [int(i) for i in re.findall(r'href="/alerts/(\d+)"', listing)]
+    page = auditor.get(f"/alerts/{ids[0]}").text
+    matrix = page.split('id="rotation-matrix"')[1].split("</table>")[0]
+    rows = re.findall(r"<tr><td><code>(HIST-2024-\d+)</code>.*?</tr>", matrix, re.S)
+    assert len(rows) >= 3
+    body = matrix.split("<tbody>")[1].split("</tbody>")[0]
+    per_row = [row.count('class="cell won"') for row in body.split("</tr>") if "<code>" in row]
+    assert per_row and all(n == 1 for n in per_row)  # the ring takes turns: one winner each
+    wins = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', matrix.split("<tfoot>")[1])]
+    assert sum(wins) == len(per_row) and max(wins) - min(wins) <= 1  # rotation, evenly
+    kinds = page.split('id="evidence-kinds"')[1].split("</table>")[0]
+    assert kinds.count("<tr><td>") >= 2

@@ -609,6 +609,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "credit.export_csv": ("导出 CSV", "Export CSV"),
     "credit.saved_record": ("信用记录已添加。", "The record is added."),
     "nav.menu": ("菜单", "Menu"),
+    "alerts.matrix": ("项目 × 成员：谁投标、谁中标", "Tenders × members: who bid, who won"),
+    "alerts.matrix_hint": (
+        "按日期排列；成员轮流中标时呈对角线分布（轮流坐庄）。开标前的项目不显示。",
+        "By date; a ring taking turns to win shows as a diagonal. Tenders before their "
+        "opening are not shown.",
+    ),
+    "alerts.cell_won": ("中标", "won"),
+    "alerts.cell_bid": ("投标", "bid"),
+    "alerts.wins": ("中标次数", "wins"),
+    "alerts.by_kind": ("证据按类别汇总", "Evidence by kind"),
+    "alerts.kind_count": ("条数", "pieces"),
+    "alerts.kind_tenders": ("涉及项目", "tenders"),
     "dash.title": ("今日概览", "Today at a glance"),
     "dash.open_tenders": ("投标中的项目", "tenders open for bids"),
     "dash.draws_today": ("今日评标的抽取", "draws evaluating today"),

@@ -7,12 +7,16 @@ Roles as in the API: auditors and regulators read alerts and start scans; only a
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import marshmallow as ma
 from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
+from credit.models import Subject
 from trading import jobs
+from trading import services as tenders_service
 from trading.collusion import services as collusion
 from trading.collusion.models import ALERT_SCOPES, ALERT_STATUSES
 from trading.collusion.schemas import ReviewCreateSchema
@@ -22,6 +26,7 @@ from trading.console.forms import flatten_errors, form_fields, nest, page_number
 from trading.console.signin import page, user
 from trading.db import get_session
 from trading.errors import ServiceError
+from trading.models import Bid, Tender
 from trading.pagination import paginate
 
 PAGE_SIZE = 50
@@ -70,6 +75,61 @@ def _drawing(detail: dict[str, Any]) -> graph.Drawing:
     return graph.layout(detail["members"], items, detail["tenders"], names)
 
 
+def rotation_matrix(session, detail: dict[str, Any]) -> dict[str, Any]:
+    """Who bid and who won in each of the alert's tenders: rows are tenders (by date),
+    columns the members; a cell is ``won``, ``bid`` or empty. Tenders whose bids are still
+    sealed show no cells. A ring that takes turns to win (轮流中标) shows as a diagonal."""
+    members = list(detail["members"])
+    refs = list(detail["tenders"])
+    if not refs or not members:
+        return {"members": members, "rows": []}
+    rows = session.execute(
+        select(Tender, Subject.uscc, Bid.winner)
+        .join(Bid, Bid.tender_id == Tender.id)
+        .join(Subject, Subject.id == Bid.bidder_id)
+        .where(Tender.ref.in_(refs), Subject.uscc.in_(members))
+    ).all()
+    cells: dict[str, dict[str, str]] = {ref: {} for ref in refs}
+    tenders: dict[str, Tender] = {}
+    for tender, uscc, winner in rows:
+        tenders[tender.ref] = tender
+        cells[tender.ref][uscc] = "won" if winner else "bid"
+    ordered = sorted(
+        refs,
+        key=lambda r: (tenders[r].tender_date or date.min, r) if r in tenders else (date.min, r),
+    )
+    out = []
+    for ref in ordered:
+        tender = tenders.get(ref)
+        sealed = tender is not None and tenders_service.sealed_until(tender) is not None
+        out.append(
+            {
+                "ref": ref,
+                "date": tender.tender_date if tender else None,
+                "sealed": sealed,
+                "cells": {} if sealed else cells[ref],
+            }
+        )
+    wins = {m: sum(1 for r in out if r["cells"].get(m) == "won") for m in members}
+    return {"members": members, "rows": out, "wins": wins}
+
+
+def evidence_by_kind(detail: dict[str, Any]) -> list[dict[str, Any]]:
+    """The evidence summed up by kind across tenders: how many pieces, in how many tenders,
+    what weight; strongest first."""
+    kinds: dict[str, dict[str, Any]] = {}
+    for item in detail["evidence"]:
+        entry = kinds.setdefault(
+            item["kind"], {"kind": item["kind"], "count": 0, "tenders": set(), "weight": 0.0}
+        )
+        entry["count"] += 1
+        entry["weight"] += float(item["weight"])
+        if item.get("tender"):
+            entry["tenders"].add(item["tender"])
+    summary = [{**e, "tenders": len(e["tenders"])} for e in kinds.values()]
+    return sorted(summary, key=lambda e: (-e["weight"], e["kind"]))
+
+
 def _show(alert_id: int, errors: dict | None = None, form: dict | None = None, code: int = 200):
     session = get_session()
     detail = collusion.alert_detail(session, collusion.get_alert(session, alert_id))
@@ -78,6 +138,9 @@ def _show(alert_id: int, errors: dict | None = None, form: dict | None = None, c
             "console/alerts/detail.html",
             alert=detail,
             drawing=_drawing(detail),
+            matrix=rotation_matrix(session, detail),
+            by_kind=evidence_by_kind(detail),
+            names={b["uscc"]: b.get("name") for b in detail["bidders"]},
             families=graph.FAMILY_ORDER,
             may_review=user().role in (*REVIEWERS, "admin") and detail["status"] == "open",
             errors=errors or {},
