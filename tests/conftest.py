@@ -143,14 +143,20 @@ def migrated(backend: str, request: pytest.FixtureRequest, tmp_path_factory) -> 
     return Backend("postgresql", copy_pg(), copy_pg)
 
 
+#: The audit chain's keys in tests: every app and every server a test starts uses them, so
+#: entries written by one verify in another.
+TEST_AUDIT_KEYS = "test:test-audit-key-0123456789"
+TEST_SIGNING_KEY = "VGVzdC1vbmx5IEVkMjU1MTkga2V5IG9mIDMyIGJ5dGU="
+
+
 def make_app(url: str, **overrides):
     config = {
         "DATABASE_URL": url,
         "TESTING": True,
         "TOKEN_CACHE_SECONDS": 0,
         "SECRET_KEY": "test-secret",
-        "AUDIT_KEYS": "test:test-audit-key-0123456789",
-        "AUDIT_SIGNING_KEY": "VGVzdC1vbmx5IEVkMjU1MTkga2V5IG9mIDMyIGJ5dGU=",
+        "AUDIT_KEYS": TEST_AUDIT_KEYS,
+        "AUDIT_SIGNING_KEY": TEST_SIGNING_KEY,
         # Jobs run in a thread of the app under test; the queue has tests of its own.
         "JOB_RUNNER": "inprocess",
     }

@@ -30,7 +30,7 @@ from sqlalchemy import text
 
 from bench.harness import serve
 from credit.identifiers import make_uscc
-from tests.conftest import CENTRE_USCC, make_app
+from tests.conftest import CENTRE_USCC, TEST_AUDIT_KEYS, TEST_SIGNING_KEY, make_app
 from tests.experts.expert_world import World, draw_body
 from trading import clock, migrate
 from trading.auth import create_token
@@ -54,8 +54,9 @@ def _env(url: str, tmp_path: Path, name: str) -> dict[str, str]:
     return {
         "DATABASE_URL": url,
         "SECRET_KEY": "several-hosts-shared-key",  # one key for every host (README)
-        "AUDIT_KEYS": "hosts:several-hosts-audit-key-0123",
-        "AUDIT_SIGNING_KEY": "VGVzdC1vbmx5IEVkMjU1MTkga2V5IG9mIDMyIGJ5dGU=",
+        # One chain's keys for every host (README); the test's own writes use them too.
+        "AUDIT_KEYS": TEST_AUDIT_KEYS,
+        "AUDIT_SIGNING_KEY": TEST_SIGNING_KEY,
         "INSTANCE_PATH": str(tmp_path / name),
         "TOKEN_CACHE_SECONDS": "0",
         "JOB_RUNNER": "queue",

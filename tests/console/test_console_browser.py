@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_app
+from tests.conftest import TEST_AUDIT_KEYS, TEST_SIGNING_KEY, make_app
 from tests.console.conftest import CENTRE, OTHER_CENTRE, seed_world
 from trading.auth import create_token
 from trading.db import database
@@ -79,6 +79,8 @@ def site(migrated, tmp_path_factory) -> Site:
         "SECRET_KEY": "e2e-secret",
         "TOKEN_CACHE_SECONDS": "0",
         "JOB_RUNNER": "inprocess",  # the queue and its worker are tested on their own
+        "AUDIT_KEYS": TEST_AUDIT_KEYS,  # the chain the test seeded verifies here too
+        "AUDIT_SIGNING_KEY": TEST_SIGNING_KEY,
     }
     log = folder / "gunicorn.log"
     gunicorn = Path(sys.executable).parent / "gunicorn"
