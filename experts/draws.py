@@ -925,6 +925,47 @@ def _seat_specialty(session: Session, replacement: DrawReplacement) -> str | Non
 # --- replacements -----------------------------------------------------------------------------
 
 
+def lock_draw(session: Session, draw: Draw) -> None:
+    """Hold the draw's row until the transaction ends: every change to its seats takes this
+    lock first, so a double click, a retry without a key or two operators queue, and each
+    reads the seats as the one before left them (PostgreSQL; SQLite serialises writers)."""
+    session.execute(select(Draw.id).where(Draw.id == draw.id).with_for_update()).all()
+
+
+def _held_seat(session: Session, draw: Draw, expert_id: int) -> DrawSeat:
+    """The seat ``expert_id`` holds now; 409 when a replacement already took it from them."""
+    lock_draw(session, draw)
+    seat = session.scalar(
+        select(DrawSeat)
+        .where(
+            DrawSeat.draw_id == draw.id,
+            DrawSeat.expert_id == expert_id,
+            DrawSeat.active.is_(True),
+        )
+        .execution_options(populate_existing=True)
+    )
+    if seat is not None:
+        return seat
+    replaced = session.scalar(
+        select(DrawReplacement)
+        .where(DrawReplacement.draw_id == draw.id, DrawReplacement.old_expert_id == expert_id)
+        .order_by(DrawReplacement.id.desc())
+        .limit(1)
+    )
+    if replaced is not None:
+        raise Conflict(
+            f"Expert {expert_id} was already replaced in seat {replaced.seat} of draw {draw.id} "
+            f"(by expert {replaced.new_expert_id} at {clock.rfc3339(replaced.at)}); "
+            "nothing was changed.",
+            errors={"expert_id": ["already replaced"]},
+            rule="draws.seat_already_replaced",
+        )
+    raise Invalid(
+        {"expert_id": [f"expert {expert_id} holds no seat in draw {draw.id}"]},
+        rule="draws.seat_held",
+    )
+
+
 def replace_expert(
     session: Session, draw: Draw, data: dict[str, Any], settings: DrawSettings
 ) -> DrawReplacement:
@@ -941,18 +982,7 @@ def replace_expert(
             errors={"draw": ["closed"]},
             rule="draws.open_for_replacement",
         )
-    seat = session.scalar(
-        select(DrawSeat).where(
-            DrawSeat.draw_id == draw.id,
-            DrawSeat.expert_id == data["expert_id"],
-            DrawSeat.active.is_(True),
-        )
-    )
-    if seat is None:
-        raise Invalid(
-            {"expert_id": [f"expert {data['expert_id']} holds no seat in draw {draw.id}"]},
-            rule="draws.seat_held",
-        )
+    seat = _held_seat(session, draw, data["expert_id"])
     ctx = _context_of(draw, settings)
     rounds = _rounds(session, draw.id)
     groups = _groups_of(session, [r.id for r in rounds])

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -158,7 +159,18 @@ class DrawSeat(Base):
     """Who sits in each seat now; a replacement closes one row and opens the next."""
 
     __tablename__ = "draw_seats"
-    __table_args__ = (Index("ix_draw_seats_draw_seat", "draw_id", "seat"),)
+    __table_args__ = (
+        Index("ix_draw_seats_draw_seat", "draw_id", "seat"),
+        # A second guard behind the draw's row lock: one expert sits in a seat at a time.
+        Index(
+            "uq_draw_seats_active_seat",
+            "draw_id",
+            "seat",
+            unique=True,
+            sqlite_where=text("active"),
+            postgresql_where=text("active"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"))

@@ -257,10 +257,13 @@ def verify_draw(draw_id):
 
 @blp.route("/draws/<int:draw_id>/replacements", methods=["POST"])
 @access(blp, "centre")
+@idempotent(blp)
 @blp.arguments(ReplacementInSchema)
 @blp.response(201, ReplacementSchema)
 @_not_found("Unknown draw, or another centre's")
-@_conflict("Window ended, or not enough experts for a supplementary draw")
+@_conflict(
+    "Window ended, the expert was already replaced, or not enough experts for a supplementary draw"
+)
 @_invalid()
 @_bad_request
 def replace(data, draw_id):
