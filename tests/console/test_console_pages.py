@@ -222,7 +222,7 @@ def test_replacing_an_expert_follows_the_committed_backup_order(signed_in, world
     verification = centre.get(f"{where}/verification")
     assert 'class="status good"' in verification.text
     again = centre.post(f"{where}/replacements", {"expert_id": leaving, "reason": "declined"})
-    assert again.status_code == 422 and "expert_id" in _errors(again.text)
+    assert again.status_code == 409 and "expert_id" in _errors(again.text)
 
 
 def test_alerts_are_sorted_by_score_and_reviewed_with_a_basis_for_records(
