@@ -269,6 +269,7 @@ def requests(world: dict, start: datetime) -> dict[str, dict]:
     window = {"start": start, "end": start + timedelta(hours=8)}
     common = {
         "tender_ref": "BENCH-1",
+        "external_project": {"name": "benchmark"},
         "tenderee": world["tenderee"],
         "agency": world["agency"],
         "bidders": world["bidders"],

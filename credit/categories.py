@@ -20,20 +20,41 @@ class Category:
     bars_bid: bool = False  # a serious record of this category bars bidding
     bars_agency: bool = False  # a serious record of this category bars acting as agency
     bars_expert: bool = False  # any record of this category bars evaluation as an expert
+    # An illegal act in tendering (招标投标违法行为): a person ever penalised for one may
+    # never evaluate (《评标委员会和评标方法暂行规定》art. 12; see experts.draws).
+    tendering_offence: bool = False
 
 
 CATEGORIES: dict[str, Category] = {
     c.code: c
     for c in (
-        Category("collusion", "围标串标", "negative", bars_bid=True, bars_agency=True),
-        Category("fraud", "弄虚作假", "negative", bars_bid=True, bars_agency=True),
-        Category("bribery", "行贿受贿", "negative", bars_bid=True, bars_agency=True),
-        Category("illegal_subcontracting", "违法转包分包", "negative"),
+        Category(
+            "collusion",
+            "围标串标",
+            "negative",
+            bars_bid=True,
+            bars_agency=True,
+            tendering_offence=True,
+        ),
+        Category(
+            "fraud", "弄虚作假", "negative", bars_bid=True, bars_agency=True, tendering_offence=True
+        ),
+        Category(
+            "bribery",
+            "行贿受贿",
+            "negative",
+            bars_bid=True,
+            bars_agency=True,
+            tendering_offence=True,
+        ),
+        Category("illegal_subcontracting", "违法转包分包", "negative", tendering_offence=True),
         Category("contract_refusal", "拒签合同", "negative"),
         Category("poor_performance", "不良履约", "negative"),
         Category("quality_safety", "质量安全事故", "negative"),
         Category("wage_arrears", "拖欠农民工工资", "negative"),
-        Category("agency_misconduct", "代理违规", "negative", bars_agency=True),
+        Category(
+            "agency_misconduct", "代理违规", "negative", bars_agency=True, tendering_offence=True
+        ),
         Category("evaluation_misconduct", "评标违规", "negative", bars_expert=True),
         Category("commendation", "表彰", "positive"),
         Category("quality_award", "优质工程奖", "positive"),

@@ -145,6 +145,8 @@ def _demo_draw(session: Session, rng: random.Random, codes: dict[str, list[str]]
     start = (clock.now() + timedelta(days=7)).replace(hour=1, minute=0, second=0, microsecond=0)
     request: dict[str, Any] = {
         "tender_ref": "DEMO-2026-001",
+        # The experts' demo loads before the tenders': this one is outside the register.
+        "external_project": {"name": "演示项目 DEMO-2026-001（非进场项目）"},
         "tenderee": tenderee,
         "bidders": bidders,
         "window": {"start": start, "end": start + timedelta(hours=8)},

@@ -36,15 +36,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, not_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from credit import services as credit
-from credit.eligibility import eligibility_many
-from credit.models import Subject
+from credit.categories import CATEGORIES
+from credit.eligibility import eligibility, eligibility_many
+from credit.models import CreditRecord, Subject
 from experts import draw as engine
 from experts.batch import fetch_rows, id_filters
 from experts.conflicts import Candidate, Parties, Reason, conflicts_for
@@ -53,6 +54,7 @@ from experts.models import (
     DrawFeedback,
     DrawGroup,
     DrawReplacement,
+    DrawReplacementFailure,
     DrawRound,
     DrawSeat,
     Expert,
@@ -68,7 +70,11 @@ from experts.services import (
     region_condition,
 )
 from trading import audit, clock
+from trading.audit import AuditEntry
+from trading.db import keep_on_refusal, storable_id
 from trading.errors import Conflict, Forbidden, Invalid, NotFound
+from trading.models import Bid, Tender
+from trading.services import refuse_ineligible
 
 MAX_ATTEMPTS = 8
 READER_ROLES = ("auditor", "regulator", "admin")
@@ -144,6 +150,99 @@ def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
+
+
+def _the_tender(session: Session, centre_uscc: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The request checked against the tender register, with the tender's parties added.
+
+    A registered tender must be the drawing centre's and not yet awarded; its tenderee and
+    agency must be the request's (the agency is taken from it when left out), and its
+    registered bidders join the request's, so that leaving a bidder out of the request
+    cannot let that bidder's staff sit. A project outside the register must say so
+    (``external_project``), and a registered ref cannot be called external. Either way an
+    agency must be a registered subject that may act as agency, as ``POST /tenders`` asks.
+    The tender's row is locked, so draws of one tender queue."""
+    ref = data["tender_ref"]
+    tender = session.scalar(select(Tender).where(Tender.ref == ref).with_for_update())
+    data = dict(data)
+    if data.get("external_project"):
+        if tender is not None:
+            raise Invalid(
+                {
+                    "external_project": [
+                        f"tender {ref} is registered here: draw for it without external_project"
+                    ]
+                },
+                rule="draws.external_not_registered",
+            )
+    elif tender is None:
+        raise Invalid(
+            {
+                "tender_ref": [
+                    f"no tender {ref} is registered: register it (POST /tenders) or declare "
+                    "an external project (external_project: {name})"
+                ]
+            },
+            rule="draws.tender_registered",
+        )
+    else:
+        if tender.centre_uscc and tender.centre_uscc != centre_uscc:
+            raise Forbidden(
+                f"Tender {ref} is run by another trading centre.",
+                errors={"tender_ref": ["registered by another centre"]},
+                rule="draws.own_tender",
+            )
+        if tender.awarded_at is not None:
+            raise Conflict(
+                f"Tender {ref} was awarded at {clock.rfc3339(tender.awarded_at)}; its "
+                "evaluation is over and no experts are drawn for it.",
+                errors={"tender_ref": ["already awarded"]},
+                rule="draws.tender_open",
+            )
+        usccs = dict(
+            session.execute(
+                select(Subject.id, Subject.uscc).where(
+                    Subject.id.in_([i for i in (tender.tenderee_id, tender.agency_id) if i])
+                )
+            ).all()
+        )
+        errors: dict[str, list[str]] = {}
+        for name, subject_id in (("tenderee", tender.tenderee_id), ("agency", tender.agency_id)):
+            registered = usccs.get(subject_id)
+            if registered is None:
+                continue
+            if not data.get(name):
+                data[name] = registered
+            elif data[name] != registered:
+                errors[name] = [f"tender {ref} has {name} {registered}"]
+        for name in ("sector", "region"):
+            registered = getattr(tender, name)
+            if registered and data.get(name) and data[name] != registered:
+                errors[name] = [f"tender {ref} is in {name} {registered}"]
+            data[name] = data.get(name) or registered
+        if errors:
+            raise Invalid(errors, rule="draws.parties_match_tender")
+        bid_by = session.scalars(
+            select(Subject.uscc)
+            .join(Bid, Bid.bidder_id == Subject.id)
+            .where(Bid.tender_id == tender.id, Subject.uscc.isnot(None))
+            .order_by(Subject.uscc)
+        )
+        data["bidders"] = list(dict.fromkeys([*(data.get("bidders") or []), *bid_by]))
+    if data.get("agency"):
+        agency = session.scalar(select(Subject).where(Subject.uscc == data["agency"]))
+        if agency is None:
+            raise Invalid(
+                {"agency": [f"no subject {data['agency']}: register the agency first"]},
+                rule="draws.agency_registered",
+            )
+        refuse_ineligible(
+            eligibility(session, agency, "agency", data.get("sector"), data.get("region")),
+            "agency",
+            "agency",
+            "draws.agency_eligible",
+        )
+    return data
 
 
 def _context(session: Session, data: dict[str, Any], settings: DrawSettings) -> Context:
@@ -309,6 +408,8 @@ def standing_reasons(
                     "draws.penalty", "; ".join(f"{r.rule}: {r.message}" for r in verdict.reasons)
                 ),
             )
+    for expert_id, reason in prior_penalties(session, rows, clock.china_date(ctx.start)).items():
+        add(expert_id, reason)
     conflicts = conflicts_for(
         session,
         ctx.parties,
@@ -319,6 +420,62 @@ def standing_reasons(
     for expert_id, found in conflicts.items():
         for reason in found:
             add(expert_id, reason)
+    return reasons
+
+
+#: Categories of illegal acts in tendering (see credit.categories).
+TENDERING_OFFENCES = tuple(c.code for c in CATEGORIES.values() if c.tendering_offence)
+PRIOR_PENALTY_BASIS = "《评标委员会和评标方法暂行规定》第十二条"
+
+
+def prior_penalties(session: Session, rows: Sequence[CandidateRow], on: date) -> dict[int, Reason]:
+    """Experts ever penalised for an illegal act in tendering (art. 12 (四): 曾因在招标、评标
+    以及其他与招标投标有关活动中从事违法行为而受过行政处罚或刑事处罚), whatever the
+    severity and however long ago: its publicity period and a credit repair (信用修复)
+    end the record's publicity, not the fact of the penalty. A record revoked (撤销) or
+    replaced by a correction no longer counts (the correction counts in its place)."""
+    later = aliased(CreditRecord)
+    superseded = (
+        select(later.id)
+        .where(later.refers_to_id == CreditRecord.id, later.event.in_(("revocation", "correction")))
+        .exists()
+    )
+    by_subject = {row.subject_id: row.expert_id for row in rows}
+    found: dict[int, list[Any]] = {}
+    for condition in id_filters(session, CreditRecord.subject_id, by_subject):
+        for record in fetch_rows(
+            session,
+            select(
+                CreditRecord.subject_id,
+                CreditRecord.id,
+                CreditRecord.category,
+                CreditRecord.severity,
+                CreditRecord.basis_authority,
+                CreditRecord.basis_document_no,
+                CreditRecord.basis_decided_on,
+            )
+            .where(
+                condition,
+                CreditRecord.event.in_(("record", "correction")),
+                CreditRecord.polarity == "negative",
+                CreditRecord.category.in_(TENDERING_OFFENCES),
+                CreditRecord.effective_from <= on,
+                not_(superseded),
+            )
+            .order_by(CreditRecord.id),
+        ):
+            found.setdefault(record[0], []).append(record)
+    reasons = {}
+    for subject_id, records in found.items():
+        named = "; ".join(
+            f"{CATEGORIES[category].name} ({severity}), record {record_id}: {authority} "
+            f"{document_no} of {decided_on}"
+            for _, record_id, category, severity, authority, document_no, decided_on in records
+        )
+        reasons[by_subject[subject_id]] = Reason(
+            "draws.prior_penalty",
+            f"penalised for an illegal act in tendering ({PRIOR_PENALTY_BASIS}): {named}",
+        )
     return reasons
 
 
@@ -495,6 +652,8 @@ def draw_experts(
             errors={"Authorization": ["not bound to a centre"]},
             rule="draws.centre_only",
         )
+    _context(session, data, settings)  # every field that is wrong first, then the tender
+    data = _the_tender(session, centre_uscc, data)
     ctx = _context(session, data, settings)
     now = clock.now()
     request = _request_json(data, ctx)
@@ -542,6 +701,7 @@ def draw_experts(
         after={
             "centre": centre_uscc,
             "tender_ref": draw.tender_ref,
+            "external_project": request["external_project"],
             "window": [draw.window_start, draw.window_end],
             "seed_commitment": round_.seed_commitment,
             "pool_digests": digests,
@@ -571,6 +731,7 @@ def _request_json(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
         ],
         "backups": data.get("backups", 0),
         "region_rule": {"mode": ctx.region_mode, "regions": list(ctx.regions)},
+        "external_project": data.get("external_project"),
     }
 
 
@@ -745,6 +906,7 @@ def draw_view(session: Session, draw: Draw, audience: str) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": draw.id,
         "tender_ref": draw.tender_ref,
+        "external_project": draw.request.get("external_project"),
         "centre": draw.centre_uscc,
         "window": {"start": draw.window_start, "end": draw.window_end},
         "unseal_at": draw.unseal_at,
@@ -767,6 +929,24 @@ def draw_view(session: Session, draw: Draw, audience: str) -> dict[str, Any]:
                 "at": r.at,
             }
             for r in _replacements(session, draw.id)
+        ],
+        "failed_replacements": [
+            {
+                "seat": f.seat,
+                "expert_id": f.expert_id,
+                "reason": f.reason,
+                "note": f.note,
+                "rule": f.rule,
+                "message": f.message,
+                "skipped": f.details.get("skipped", []),
+                "actor": f.actor,
+                "at": f.at,
+            }
+            for f in session.scalars(
+                select(DrawReplacementFailure)
+                .where(DrawReplacementFailure.draw_id == draw.id)
+                .order_by(DrawReplacementFailure.id)
+            )
         ],
     }
     for round_ in rounds:
@@ -873,13 +1053,122 @@ def verify_draw(session: Session, draw: Draw) -> dict[str, Any]:
             }
         answers.append({"number": round_.number, **answer})
     replacements_ok, problems = _replacements_follow_the_order(session, draw, rounds, groups)
+    chain = _against_the_chain(session, draw, rounds, groups)
     return {
-        "match": bool(answers) and all(a["match"] for a in answers) and replacements_ok,
+        "match": bool(answers)
+        and all(a["match"] for a in answers)
+        and replacements_ok
+        and chain["match"],
         "draw_id": draw.id,
         "rounds": answers,
         "replacements_match": replacements_ok,
         "replacement_problems": problems,
+        "chain": chain,
     }
+
+
+def _round_as_recorded(round_: DrawRound, groups: list[DrawGroup]) -> dict[str, Any]:
+    """A round as the audit entry that drew it records it."""
+    return {
+        "seed_commitment": round_.seed_commitment,
+        "pool_digests": {g.specialty: g.pool_digest for g in groups},
+        "results": {
+            g.specialty: [list(map(str, g.selected)), list(map(str, g.backups))] for g in groups
+        },
+    }
+
+
+def _against_the_chain(
+    session: Session, draw: Draw, rounds: list[DrawRound], groups: dict[int, list[DrawGroup]]
+) -> dict[str, Any]:
+    """Compare the stored record with what the audit chain recorded when it was made.
+
+    The record's own check (seed against commitment, recomputed results) cannot see an
+    insider who rewrites seed, commitment and results together; the chain entries written
+    at the time can. Each entry of the draw must hold by itself (its digest and hash
+    recompute, and the next entry links to it); then the stored commitment, seed (against
+    the commitment in the chain), pool digests, results of every round, and every
+    replacement are compared with the entries. ``differs`` names the parts that do not
+    agree: ``commitment``, ``seed``, ``pools``, ``results``, ``replacements``."""
+    entries = list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.target_type == "draw", AuditEntry.target_id == str(draw.id))
+            .order_by(AuditEntry.seq)
+        )
+    )
+    problems = [p for entry in entries if (p := _entry_problem(session, entry))]
+    differs: list[str] = []
+
+    def differ(part: str, problem: str) -> None:
+        if part not in differs:
+            differs.append(part)
+        problems.append(problem)
+
+    created = next((e for e in entries if e.action == "draw.create"), None)
+    replaced = [e for e in entries if e.action == "draw.replace"]
+    recorded_rounds: dict[int, dict[str, Any]] = {}
+    if created is None:
+        problems.append("the chain holds no entry for the draw's creation")
+    else:
+        recorded_rounds[0] = created.after or {}
+    for entry in replaced:
+        after = entry.after or {}
+        if after.get("source") == "supplementary" and "seed_commitment" in after:
+            recorded_rounds[after.get("round")] = after
+    for round_ in rounds:
+        recorded = recorded_rounds.get(round_.number)
+        if recorded is None:
+            if round_.number == 0 or created is None:
+                continue
+            differ("commitment", f"round {round_.number} has no commitment in the chain")
+            continue
+        stored = _round_as_recorded(round_, groups.get(round_.id, []))
+        if stored["seed_commitment"] != recorded.get("seed_commitment"):
+            differ("commitment", f"round {round_.number}: the commitment differs from the chain")
+        try:
+            seed_commitment = engine.commitment(bytes.fromhex(round_.seed))
+        except ValueError:
+            seed_commitment = None
+        if seed_commitment != recorded.get("seed_commitment"):
+            differ(
+                "seed",
+                f"round {round_.number}: the seed does not open the commitment in the chain",
+            )
+        if stored["pool_digests"] != recorded.get("pool_digests"):
+            differ("pools", f"round {round_.number}: the pool digests differ from the chain")
+        if stored["results"] != recorded.get("results"):
+            differ("results", f"round {round_.number}: the results differ from the chain")
+    stored_replacements = [
+        (r.seat, r.old_expert_id, r.new_expert_id, r.reason, r.source, r.round_number)
+        for r in _replacements(session, draw.id)
+    ]
+    chained_replacements = [
+        tuple((e.after or {}).get(k) for k in ("seat", "old", "new", "reason", "source", "round"))
+        for e in replaced
+    ]
+    if stored_replacements != chained_replacements:
+        differ("replacements", "the replacements differ from those the chain recorded")
+    return {
+        "match": not problems,
+        "entries": len(entries),
+        "entries_intact": not any(p.startswith("audit entry") for p in problems),
+        "differs": differs,
+        "problems": problems,
+    }
+
+
+def _entry_problem(session: Session, entry: AuditEntry) -> str | None:
+    """Why one audit entry does not hold by itself or is not linked by the next, or None."""
+    if (problem := audit.entry_problem(entry)) is not None:
+        return f"audit entry {entry.seq}: {problem}"
+    following = session.scalar(select(AuditEntry.prev_hash).where(AuditEntry.seq == entry.seq + 1))
+    if following is None:
+        head = session.get(audit.AuditHead, 1)
+        following = head.hash if head is not None and head.seq == entry.seq else None
+    if following != entry.hash:
+        return f"audit entry {entry.seq}: the chain does not link to it"
+    return None
 
 
 def _replacements_follow_the_order(
@@ -983,14 +1272,82 @@ def replace_expert(
             rule="draws.open_for_replacement",
         )
     seat = _held_seat(session, draw, data["expert_id"])
+    skipped: list[dict[str, Any]] = []
+    attempt = session.begin_nested()
+    try:
+        replacement = _replace_in_order(session, draw, seat, data, settings, skipped, now)
+    except Conflict as refusal:
+        # Nobody could take the seat: undo the attempt (its supplementary round, any
+        # booking) and keep the record of the decline and of why it found nobody.
+        attempt.rollback()
+        _record_failed_replacement(session, draw, seat, data, refusal, skipped, now)
+        raise
+    attempt.commit()
+    return replacement
+
+
+def _record_failed_replacement(
+    session: Session,
+    draw: Draw,
+    seat: DrawSeat,
+    data: dict[str, Any],
+    refusal: Conflict,
+    skipped: list[dict[str, Any]],
+    now: datetime,
+) -> None:
+    details = {
+        "skipped": skipped,
+        "shortfall": refusal.errors.get("shortfall", []),
+        "seats": refusal.errors.get("seats", []),
+    }
+    session.add(
+        DrawReplacementFailure(
+            draw_id=draw.id,
+            seat=seat.seat,
+            expert_id=seat.expert_id,
+            reason=data["reason"],
+            note=data.get("note"),
+            rule=refusal.rule,
+            message=refusal.message,
+            details=details,
+            actor=session.info.get("actor", "system"),
+            at=now,
+        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        "draw.replace_failed",
+        "draw",
+        draw.id,
+        after={
+            "seat": seat.seat,
+            "expert": seat.expert_id,
+            "reason": data["reason"],
+            "rule": refusal.rule,
+            "skipped": [item["expert_id"] for item in skipped],
+        },
+    )
+    keep_on_refusal(session)
+
+
+def _replace_in_order(
+    session: Session,
+    draw: Draw,
+    seat: DrawSeat,
+    data: dict[str, Any],
+    settings: DrawSettings,
+    skipped: list[dict[str, Any]],
+    now: datetime,
+) -> DrawReplacement:
     ctx = _context_of(draw, settings)
     rounds = _rounds(session, draw.id)
     groups = _groups_of(session, [r.id for r in rounds])
     involved = {s.expert_id for s in _seats(session, draw.id)}
     group0 = next(g for g in groups[rounds[0].id] if g.specialty == seat.specialty)
     queue = [int(b) for b in group0.backups if int(b) not in involved]
-    skipped: list[dict[str, Any]] = []
     chosen: int | None = None
+    supplementary: dict[str, Any] = {}
     source, round_number = "backup", 0
     if queue:
         rows = [
@@ -1039,10 +1396,15 @@ def replace_expert(
             expert_id: Reason("draws.already_in_draw", f"already part of draw {draw.id}")
             for expert_id in reserved_ids
         }
-        [result], _ = _run_round(
+        [result], digests = _run_round(
             session, draw, round_, seed, [(seat.specialty, 1, 0)], ctx, reserved
         )
         chosen = int(result.selected[0])
+        supplementary = {
+            "seed_commitment": round_.seed_commitment,
+            "pool_digests": digests,
+            "results": {result.key: [list(result.selected), list(result.backups)]},
+        }
     seat.active = False
     for booking in session.scalars(
         select(ExpertBooking).where(
@@ -1092,6 +1454,7 @@ def replace_expert(
             "source": source,
             "round": round_number,
             "skipped": [item["expert_id"] for item in skipped],
+            **supplementary,
         },
     )
     return replacement
@@ -1221,6 +1584,29 @@ def feedback_view(feedback: DrawFeedback) -> dict[str, Any]:
         "credit_record_id": feedback.credit_record_id,
         "at": feedback.at,
     }
+
+
+def _sealed_draws(
+    session: Session, target_ids: Sequence[str], role: str | None, org: str | None
+) -> dict[str, datetime]:
+    """Draws whose audit entries this reader may not read yet: every sealed draw, except
+    to the centre that made it."""
+    ids = [int(i) for i in target_ids if i.isdigit() and storable_id(int(i))]
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Draw.id, Draw.centre_uscc, Draw.unseal_at).where(
+            Draw.id.in_(ids), Draw.unseal_at > clock.now()
+        )
+    )
+    return {
+        str(draw_id): unseal_at
+        for draw_id, centre, unseal_at in rows
+        if not (role == "centre" and centre == org)
+    }
+
+
+audit.seal_entries_of("draw", _sealed_draws)
 
 
 __all__ = [

@@ -202,6 +202,25 @@ class DrawReplacement(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class DrawReplacementFailure(Base):
+    """A replacement that found nobody: the seat stays as it was, the attempt is kept."""
+
+    __tablename__ = "draw_replacement_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"), index=True)
+    seat: Mapped[int] = mapped_column(Integer)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("experts.id"))
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    # The refusal: its rule, message and details (each short group, backups passed over).
+    rule: Mapped[str | None] = mapped_column(String(80))
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[Any] = mapped_column(JSON)
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class ExpertBooking(Base):
     """An expert taken for a window. Overlapping live bookings of one expert never coexist:
     every writer locks the expert's row first (see ``experts.draws``)."""

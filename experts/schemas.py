@@ -199,8 +199,27 @@ class RegionRuleSchema(ma.Schema):
     regions = fields.List(fields.String(validate=_REGION), validate=validate.Length(max=100))
 
 
+class ExternalProjectSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    note = fields.String(validate=validate.Length(max=2000))
+
+
 class DrawInSchema(ma.Schema):
-    tender_ref = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    tender_ref = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "A tender registered here (POST /tenders), open and run by the "
+            "drawing centre; its tenderee, agency and bidders become the draw's parties"
+        },
+    )
+    external_project = fields.Nested(
+        ExternalProjectSchema,
+        metadata={
+            "description": "Required for a project outside the tender register (非进场项目): "
+            "its name; refused for a registered tender"
+        },
+    )
     tenderee = fields.String(required=True, validate=_USCC)
     agency = fields.String(allow_none=True, validate=_USCC)
     bidders = fields.List(
@@ -330,9 +349,22 @@ class FeedbackRecordSchema(ma.Schema):
     at = UtcDateTime(required=True)
 
 
+class FailedReplacementSchema(ma.Schema):
+    seat = fields.Integer(required=True)
+    expert_id = fields.Integer(required=True, metadata={"description": "Who declined"})
+    reason = fields.String(required=True)
+    note = fields.String(allow_none=True)
+    rule = fields.String(allow_none=True, metadata={"description": "Why nobody was found"})
+    message = fields.String(required=True)
+    skipped = fields.List(fields.Nested(SkippedSchema), required=True)
+    actor = fields.String(required=True)
+    at = UtcDateTime(required=True)
+
+
 class DrawSchema(ma.Schema):
     id = fields.Integer(required=True)
     tender_ref = fields.String(required=True)
+    external_project = fields.Nested(ExternalProjectSchema, allow_none=True)
     centre = fields.String(required=True)
     window = fields.Nested(WindowOutSchema, required=True)
     unseal_at = UtcDateTime(required=True)
@@ -342,6 +374,10 @@ class DrawSchema(ma.Schema):
     backups = fields.List(fields.Nested(BackupSchema), required=True)
     rounds = fields.List(fields.Nested(RoundRecordSchema), required=True)
     replacements = fields.List(fields.Nested(ReplacementRecordSchema), required=True)
+    failed_replacements = fields.List(
+        fields.Nested(FailedReplacementSchema),
+        metadata={"description": "Replacements that found nobody; the seat stayed as it was"},
+    )
     request = fields.Dict(metadata={"description": "After unsealing"})
     feedback = fields.List(fields.Nested(FeedbackRecordSchema))
 
@@ -366,12 +402,33 @@ class RoundVerificationSchema(ma.Schema):
     mismatched_groups = fields.List(fields.String(), required=True)
 
 
+class ChainCheckSchema(ma.Schema):
+    match = fields.Boolean(required=True)
+    entries = fields.Integer(
+        required=True, metadata={"description": "Audit entries of the draw compared"}
+    )
+    entries_intact = fields.Boolean(
+        required=True,
+        metadata={"description": "Each entry's digest and hash recompute, and the chain links it"},
+    )
+    differs = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Parts of the stored record that differ from what the chain recorded: "
+            "commitment, seed, pools, results, replacements"
+        },
+    )
+    problems = fields.List(fields.String(), required=True)
+
+
 class VerificationSchema(ma.Schema):
     match = fields.Boolean(required=True)
     draw_id = fields.Integer(required=True)
     rounds = fields.List(fields.Nested(RoundVerificationSchema), required=True)
     replacements_match = fields.Boolean(required=True)
     replacement_problems = fields.List(fields.String(), required=True)
+    chain = fields.Nested(ChainCheckSchema, required=True)
 
 
 class ReplacementInSchema(ma.Schema):

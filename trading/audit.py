@@ -31,12 +31,12 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, event, select
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from trading import clock
@@ -48,6 +48,8 @@ _PENDING = "audit_pending"
 
 class AuditEntry(Base):
     __tablename__ = "audit_entries"
+    # A target's history (a draw's entries, which its verification compares) is one range.
+    __table_args__ = (Index("ix_audit_entries_target", "target_type", "target_id", "seq"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -238,6 +240,63 @@ def _write_pending(session: Session) -> None:
     session.flush()
 
 
+# --- reading: sealed content ---------------------------------------------------------
+
+#: (session, target ids, reader's role, reader's organisation) -> {target id: unseal time}
+#: for the targets whose content this reader may not see yet.
+Sealer = Callable[[Session, Sequence[str], str | None, str | None], dict[str, datetime]]
+_SEALERS: dict[str, Sealer] = {}
+
+_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "target_type",
+    "target_id",
+    "before",
+    "after",
+    "digest",
+    "prev_hash",
+    "hash",
+    "request_id",
+)
+
+
+def seal_entries_of(target_type: str, sealer: Sealer) -> None:
+    """Let a domain keep the content of its entries from readers until it unseals (a draw's
+    experts until the end of evaluation)."""
+    _SEALERS[target_type] = sealer
+
+
+def entries_for_reader(
+    session: Session, entries: Sequence[AuditEntry], role: str | None, org: str | None
+) -> list[dict[str, Any]]:
+    """Entries as this reader may see them: ``before`` and ``after`` of a sealed target are
+    withheld (``redacted``, ``sealed_until``) while every hash stays as stored. The chain
+    is verified over the full entries (:func:`verify_chain`); a reader can follow
+    ``prev_hash`` links now and check a redacted entry's ``digest`` once it unseals."""
+    wanted: dict[str, set[str]] = {}
+    for entry in entries:
+        if entry.target_type in _SEALERS and entry.target_id is not None:
+            wanted.setdefault(entry.target_type, set()).add(entry.target_id)
+    sealed = {
+        (target_type, target_id): until
+        for target_type, ids in wanted.items()
+        for target_id, until in _SEALERS[target_type](session, sorted(ids), role, org).items()
+    }
+    shown = []
+    for entry in entries:
+        view = {column: getattr(entry, column) for column in _COLUMNS}
+        until = sealed.get((entry.target_type, entry.target_id))
+        view["redacted"] = until is not None
+        view["sealed_until"] = until
+        if until is not None:
+            view["before"] = view["after"] = None
+        shown.append(view)
+    return shown
+
+
 _listening = False
 
 
@@ -272,6 +331,31 @@ def _entries(session: Session) -> Iterator[AuditEntry]:
     yield from session.scalars(stmt)
 
 
+def entry_problem(entry: AuditEntry, keys: Keyring | None = None) -> str | None:
+    """Why an entry does not hold by itself (content, key or fields edited), or None."""
+    keys = keys or _keyring
+    if change_digest(entry.before, entry.after) != entry.digest:
+        return "before/after content does not match its digest: edited"
+    if entry.key_id is not None and entry.key_id not in keys.keys:
+        return f"entry is under key {entry.key_id!r}, which this host does not hold (AUDIT_KEYS)"
+    recomputed = entry_hash(
+        entry.prev_hash,
+        entry.seq,
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.target_type,
+        entry.target_id,
+        entry.digest,
+        entry.request_id,
+        entry.key_id,
+        keys.keys.get(entry.key_id) if entry.key_id else None,
+    )
+    if recomputed != entry.hash:
+        return "entry fields do not match its hash: edited or forged"
+    return None
+
+
 def verify_chain(
     session: Session,
     *,
@@ -302,35 +386,15 @@ def verify_chain(
             return bad(entry, entry.seq, "prev_hash does not link to the previous entry")
         if change_digest(entry.before, entry.after) != entry.digest:
             return bad(entry, entry.seq, "before/after content does not match its digest: edited")
-        if entry.key_id is None:
-            if keys.keys and (keyed or entry.seq > keys.legacy_until):
-                return bad(
-                    entry,
-                    entry.seq,
-                    "entry is not under a keyed hash, but every entry after "
-                    f"{keys.legacy_until} must be (AUDIT_LEGACY_UNTIL): re-written without the key",
-                )
-        elif entry.key_id not in keys.keys:
+        if entry.key_id is None and keys.keys and (keyed or entry.seq > keys.legacy_until):
             return bad(
                 entry,
                 entry.seq,
-                f"entry is under key {entry.key_id!r}, which this host does not hold (AUDIT_KEYS)",
+                "entry is not under a keyed hash, but every entry after "
+                f"{keys.legacy_until} must be (AUDIT_LEGACY_UNTIL): re-written without the key",
             )
-        recomputed = entry_hash(
-            entry.prev_hash,
-            entry.seq,
-            entry.at,
-            entry.actor,
-            entry.action,
-            entry.target_type,
-            entry.target_id,
-            entry.digest,
-            entry.request_id,
-            entry.key_id,
-            keys.keys.get(entry.key_id) if entry.key_id else None,
-        )
-        if recomputed != entry.hash:
-            return bad(entry, entry.seq, "entry fields do not match its hash: edited or forged")
+        if (problem := entry_problem(entry, keys)) is not None:
+            return bad(entry, entry.seq, problem)
         if entry.seq in checkpoints:
             if checkpoints[entry.seq] != entry.hash:
                 return bad(

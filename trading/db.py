@@ -36,6 +36,22 @@ def storable_id(value: int) -> bool:
     return 0 < value <= MAX_ID
 
 
+_KEEP = "keep_on_refusal"
+
+
+def keep_on_refusal(session: Session) -> None:
+    """Commit what the session holds even though the request ends in a refusal.
+
+    For a refusal that is itself an event to keep (a replacement that found nobody): the
+    service rolls its own attempt back to a savepoint, writes the record of the refusal,
+    calls this and raises; the request or command then commits that record alone."""
+    session.info[_KEEP] = True
+
+
+def _kept(session: Session) -> bool:
+    return bool(session.info.pop(_KEEP, False))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -135,7 +151,10 @@ class Database:
             yield session
             session.commit()
         except BaseException:
-            session.rollback()
+            if _kept(session):
+                session.commit()
+            else:
+                session.rollback()
             raise
         finally:
             session.close()
@@ -177,7 +196,7 @@ def init_app(app: Flask) -> None:
         if session is None:
             return response
         try:
-            if response.status_code < 400 and (
+            if (response.status_code < 400 or _kept(session)) and (
                 session.in_transaction() or session.info.get("audit_pending")
             ):
                 session.commit()

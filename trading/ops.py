@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
 from trading import audit, jobs, migrate
-from trading.auth import access
+from trading.auth import access, principal
 from trading.db import get_session
 from trading.errors import ErrorSchema, error_response
 from trading.fields import UtcDateTime
@@ -136,6 +136,14 @@ class AuditEntrySchema(ma.Schema):
     request_id = ma.fields.String(
         allow_none=True, metadata={"description": "The request that wrote it (X-Request-Id)"}
     )
+    redacted = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "before and after withheld: the target is sealed to this reader "
+            "(a draw until the end of evaluation); the hashes are the stored ones"
+        },
+    )
+    sealed_until = UtcDateTime(allow_none=True, required=True)
 
 
 class AuditPageSchema(ma.Schema):
@@ -173,9 +181,12 @@ def list_audit(args):
     for field in ("actor", "action", "target_type", "target_id"):
         if args.get(field):
             stmt = stmt.where(getattr(audit.AuditEntry, field) == args[field])
-    rows = list(get_session().scalars(stmt.order_by(audit.AuditEntry.seq).limit(args["limit"])))
+    session = get_session()
+    rows = list(session.scalars(stmt.order_by(audit.AuditEntry.seq).limit(args["limit"])))
     next_after = rows[-1].seq if len(rows) == args["limit"] else None
-    return {"items": rows, "next_after": next_after}
+    who = principal()
+    items = audit.entries_for_reader(session, rows, who.role, who.org)
+    return {"items": items, "next_after": next_after}
 
 
 @blp.route("/verification")

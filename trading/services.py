@@ -79,7 +79,7 @@ def _organisation(session: Session, ref: str, field: str, what: str) -> Subject:
     return subject
 
 
-def _refuse_ineligible(result: Eligibility, field: str, what: str, rule: str) -> None:
+def refuse_ineligible(result: Eligibility, field: str, what: str, rule: str) -> None:
     if result.eligible:
         return
     raise Forbidden(
@@ -125,7 +125,7 @@ def create_tender(session: Session, data: dict, caller: Caller) -> Tender:
         )
     tenderee = _organisation(session, data["tenderee"], "tenderee", "tenderee")
     agency = _subject_for(session, data["agency"], "agency", "agency")
-    _refuse_ineligible(
+    refuse_ineligible(
         eligibility(session, agency, "agency", data["sector"], data["region"]),
         "agency",
         "agency",
@@ -453,7 +453,7 @@ def register_bid(
             rule="bids.one_per_bidder",
         )
     manager = _project_manager(session, data.get("project_manager"))
-    _refuse_ineligible(
+    refuse_ineligible(
         eligibility(
             session, bidder, "bid", tender.sector, tender.region, clock.china_date(submitted)
         ),
@@ -536,7 +536,7 @@ def award_tender(
             {"bidder": [f"{bidder.uscc} did not bid in tender {ref}"]},
             rule="tenders.award_to_a_bidder",
         )
-    _refuse_ineligible(
+    refuse_ineligible(
         eligibility(
             session, bidder, "bid", tender.sector, tender.region, clock.china_date(awarded_at)
         ),

@@ -99,7 +99,13 @@ def window(days: int = 10, hours: int = 8) -> dict[str, str]:
     }
 
 
+#: Draws in these tests are for projects outside the tender register unless a test
+#: registers the tender (see test_experts_draw_tender).
+EXTERNAL = {"name": "project outside the register (test)"}
+
+
 def draw_body(tenderee, bidders=(), seats=(("A0101", 2),), backups: int = 1, **extra) -> dict:
+    extra.setdefault("external_project", EXTERNAL)
     return {
         "tender_ref": extra.pop("tender_ref", "JG2026-001"),
         "tenderee": tenderee.uscc if hasattr(tenderee, "uscc") else tenderee,

@@ -11,9 +11,11 @@ from sqlalchemy import JSON, bindparam, func, select, text
 
 from credit.eligibility import eligibility
 from credit.models import CreditRecord
+from experts import draw as engine
 from experts import services
 from experts.models import Draw, DrawGroup, DrawRound, ExpertBooking
 from trading import clock
+from trading.audit import AuditEntry
 
 
 def when(view: dict, key: str) -> datetime:
@@ -87,6 +89,38 @@ def test_sealed_until_the_window_ends(drawn, client, tokens, at):
     answer = client.get(f"{url}/verification", headers=tokens["regulator"]).get_json()
     assert answer["match"] is True
     assert client.get("/api/v1/draws", headers=tokens["auditor"]).get_json()["total"] == 1
+
+
+def test_the_audit_trail_does_not_leak_a_sealed_draw(drawn, client, tokens, at):
+    """Auditors read every entry of the chain, but a sealed draw's entries only redacted:
+    who sits and who is a backup stays with the centre until the unseal time."""
+    url = f"/api/v1/draws/{drawn['id']}/replacements"
+    seated = drawn["experts"][0]["id"]
+    client.post(url, json={"expert_id": seated, "reason": "declined"}, headers=tokens["centre"])
+
+    def draw_entries(role):
+        page = client.get(
+            f"/api/v1/audit?target_type=draw&target_id={drawn['id']}", headers=tokens[role]
+        )
+        assert page.status_code == 200
+        return page.get_json()["items"]
+
+    for role in ("auditor", "admin"):
+        entries = draw_entries(role)
+        assert [e["action"] for e in entries] == ["draw.create", "draw.replace"]
+        for entry in entries:
+            assert entry["redacted"] is True and len(entry["hash"]) == 64
+            assert entry["before"] is None and entry["after"] is None
+            assert entry["sealed_until"]
+    assert client.get("/api/v1/audit/verification", headers=tokens["auditor"]).get_json()["ok"]
+
+    at(when(drawn, "end") + timedelta(minutes=1))
+    [created, replaced] = draw_entries("auditor")
+    assert created["redacted"] is False
+    assert created["after"]["results"]["A0101"][0] == [
+        str(e["id"]) for e in drawn["experts"] if e["specialty"] == "A0101"
+    ]
+    assert replaced["after"]["old"] == seated
 
 
 def drawn_request_bidders(record):
@@ -179,6 +213,101 @@ def test_tampering_with_the_record_breaks_verification(tampering, drawn, session
         assert round0["seed_matches_commitment"] is False
     else:
         assert round0["results_match"] is False and round0["mismatched_groups"] == ["A0101"]
+
+
+@pytest.mark.parametrize("tampered", ["redrawn", "results", "pools", "replacement"])
+def test_verification_checks_the_record_against_the_audit_chain(
+    tampered, drawn, session, client, tokens
+):
+    """An insider rewrites the record consistently (a new seed, its commitment and the draw
+    it gives): the record agrees with itself, the chain remembers the original."""
+    group = _group(session, drawn["id"])
+    round_id = group.round_id
+    expected = {
+        "redrawn": ["commitment", "seed", "results"],
+        "results": ["results"],
+        "pools": ["pools"],
+        "replacement": ["replacements"],
+    }[tampered]
+    if tampered == "redrawn":
+        seed = bytes(range(32))
+        groups = [
+            engine.SeatGroup(g.specialty, tuple(g.pool), g.seats, g.backups_requested)
+            for g in session.scalars(
+                select(DrawGroup).where(DrawGroup.round_id == round_id).order_by(DrawGroup.position)
+            )
+        ]
+        _tamper(
+            session,
+            "UPDATE draw_rounds SET seed = :s, seed_commitment = :c WHERE id = :id",
+            s=seed.hex(),
+            c=engine.commitment(seed),
+            id=round_id,
+        )
+        for position, result in enumerate(engine.draw(seed, groups)):
+            _tamper(
+                session,
+                "UPDATE draw_groups SET selected = :v, backups = :b"
+                " WHERE round_id = :r AND position = :p",
+                v=list(result.selected),
+                b=list(result.backups),
+                r=round_id,
+                p=position,
+            )
+    elif tampered == "results":
+        selected = list(group.selected)
+        outsider = next(e for e in group.pool if e not in selected + list(group.backups))
+        _tamper(
+            session,
+            "UPDATE draw_groups SET selected = :v WHERE id = :id",
+            v=[outsider, *selected[1:]],
+            id=group.id,
+        )
+    elif tampered == "pools":
+        _tamper(
+            session,
+            "UPDATE draw_groups SET pool_digest = :v WHERE id = :id",
+            v="0" * 64,
+            id=group.id,
+        )
+    else:
+        seated = drawn["experts"][0]["id"]
+        client.post(
+            f"/api/v1/draws/{drawn['id']}/replacements",
+            json={"expert_id": seated, "reason": "declined"},
+            headers=tokens["centre"],
+        )
+        _tamper(
+            session,
+            "UPDATE draw_replacements SET reason = 'conflict', old_expert_id = :o"
+            " WHERE draw_id = :d",
+            o=drawn["experts"][1]["id"],
+            d=drawn["id"],
+        )
+    session.expire_all()
+    answer = client.get(
+        f"/api/v1/draws/{drawn['id']}/verification", headers=tokens["centre"]
+    ).get_json()
+    assert answer["match"] is False
+    chain = answer["chain"]
+    assert chain["entries_intact"] is True and chain["match"] is False
+    assert chain["differs"] == expected, chain
+    if tampered == "redrawn":
+        assert answer["rounds"][0]["match"] is True  # the record agrees with itself
+
+
+def test_verification_reports_the_chain_in_agreement(drawn, client, tokens):
+    answer = client.get(
+        f"/api/v1/draws/{drawn['id']}/verification", headers=tokens["centre"]
+    ).get_json()
+    assert answer["match"] is True
+    assert answer["chain"] == {
+        "match": True,
+        "entries": 1,
+        "entries_intact": True,
+        "differs": [],
+        "problems": [],
+    }
 
 
 def test_replacements_follow_the_committed_backup_order(drawn, client, tokens, session):
@@ -290,6 +419,42 @@ def test_replacement_refusals(drawn, client, tokens, world, at):
         headers=tokens["centre"],
     )
     assert closed.status_code == 409 and closed.get_json()["rule"] == "draws.open_for_replacement"
+
+
+def test_a_failed_replacement_is_recorded_and_leaves_the_seat_as_it_was(
+    drawn, client, tokens, session
+):
+    url = f"/api/v1/draws/{drawn['id']}/replacements"
+    sitting = drawn["experts"][2]["id"]  # B01: one backup, then one more in the pool
+    for _ in range(2):
+        response = client.post(
+            url, json={"expert_id": sitting, "reason": "declined"}, headers=tokens["centre"]
+        )
+        sitting = response.get_json()["new_expert"]["id"]
+    failed = client.post(
+        url,
+        json={"expert_id": sitting, "reason": "declined", "note": "电话拒绝"},
+        headers=tokens["centre"],
+    )
+    assert failed.status_code == 409 and failed.get_json()["rule"] == "draws.enough_experts"
+    view = client.get(f"/api/v1/draws/{drawn['id']}", headers=tokens["centre"]).get_json()
+    assert [e["id"] for e in view["experts"] if e["seat"] == 3] == [sitting]
+    assert len(view["rounds"]) == 2 and len(view["replacements"]) == 2
+    [record] = view["failed_replacements"]
+    assert record["seat"] == 3 and record["expert_id"] == sitting
+    assert record["reason"] == "declined" and record["note"] == "电话拒绝"
+    assert record["rule"] == "draws.enough_experts" and record["at"]
+    entries = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.action == "draw.replace_failed", AuditEntry.target_id == str(drawn["id"])
+        )
+    ).all()
+    assert [(e.after["seat"], e.after["expert"], e.after["rule"]) for e in entries] == [
+        (3, sitting, "draws.enough_experts")
+    ]
+    assert client.get(
+        f"/api/v1/draws/{drawn['id']}/verification", headers=tokens["centre"]
+    ).get_json()["match"]
 
 
 def test_not_enough_experts_names_each_group_and_books_nothing(world, tender, centre, session):

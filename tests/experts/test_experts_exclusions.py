@@ -127,6 +127,57 @@ def penalised_elsewhere_minor(w, t, target):
     return None
 
 
+def bribery_record(session, subject, years_ago: int = 2, severity: str = "general"):
+    """A 行贿受贿 record decided ``years_ago`` years ago, its publicity long over."""
+    decided = add_months(clock.today(), -12 * years_ago)
+    return credit.add_record(
+        session,
+        subject,
+        {
+            "polarity": "negative",
+            "category": "行贿受贿",
+            "severity": severity,
+            "description": "向评标委员会成员行贿",
+            "basis": {
+                "authority": "北京市住房和城乡建设委员会",
+                "document_no": "京建罚〔2024〕17号",
+                "decided_on": decided.isoformat(),
+            },
+            "effective_from": decided.isoformat(),
+            "effective_to": add_months(decided, 6).isoformat(),
+        },
+    )
+
+
+def bribed_long_ago(w, t, target):
+    # 《评标委员会和评标方法暂行规定》art. 12: ever penalised for an illegal act in
+    # tendering, whatever the severity and however long ago.
+    bribery_record(w.session, w._subject(target))
+    return "draws.prior_penalty"
+
+
+def bribed_recently(w, t, target):
+    bribery_record(w.session, w._subject(target), years_ago=0)
+    return "draws.prior_penalty"
+
+
+def bribery_revoked(w, t, target):
+    record = bribery_record(w.session, w._subject(target))
+    credit.revoke_record(
+        w.session,
+        record.id,
+        {
+            "basis": {
+                "authority": "北京市住房和城乡建设委员会",
+                "document_no": "京建复〔2025〕3号",
+                "decided_on": clock.today().isoformat(),
+            },
+            "reason": "行政复议撤销",
+        },
+    )
+    return None
+
+
 def employed_by_bidder(w, t, target):
     services.update_expert(w.session, target, {"employer": t.bidders[1].uscc})
     return "conflict.employment"
@@ -235,6 +286,9 @@ SCENARIOS = [
     leave_another_week,
     penalised,
     penalised_elsewhere_minor,
+    bribed_long_ago,
+    bribed_recently,
+    bribery_revoked,
     employed_by_bidder,
     employed_by_unregistered_bidder,
     employed_by_agency,
@@ -273,6 +327,20 @@ def test_each_reason_excludes_the_expert_and_is_recorded(scenario, world, centre
     assert target.id not in record["pool"] and target.id not in drawn
     assert rule in record["excluded"][target.id], record["messages"][target.id]
     assert view["rounds"][0]["groups"][0]["excluded"] == {rule: 1}
+
+
+def test_the_prior_penalty_reason_names_the_rule_and_the_record(world, centre, session):
+    tender = Tender(world)
+    world.experts(2)
+    target = world.expert()
+    record = bribery_record(session, world._subject(target), years_ago=2)
+    world.commit()
+    response = centre(tender.body())
+    assert response.status_code == 201, response.get_json()
+    [message] = record_of(session, response.get_json()["id"])["messages"][target.id]
+    assert "《评标委员会和评标方法暂行规定》第十二条" in message
+    assert f"record {record.id}" in message and "京建罚〔2024〕17号" in message
+    assert "行贿受贿" in message
 
 
 def test_booked_and_capped_experts_are_excluded(world, centre, session):

@@ -29,6 +29,7 @@ def request(tenderee, bidders, seats: int, backups: int, days: int = 10) -> dict
     start = (clock.now() + timedelta(days=days)).replace(microsecond=0)
     return {
         "tender_ref": "FAIR-1",
+        "external_project": {"name": "fairness test"},
         "tenderee": tenderee.uscc,
         "bidders": [b.uscc for b in bidders],
         "window": {"start": start, "end": start + timedelta(hours=6)},

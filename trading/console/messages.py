@@ -457,6 +457,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "draws.tenderee": ("招标人（统一社会信用代码）", "Tenderee (USCC)"),
     "draws.agency": ("招标代理（统一社会信用代码）", "Agency (USCC)"),
     "draws.region": ("项目所在地区", "Project region"),
+    "draws.external_project": ("非进场项目名称", "External project name"),
+    "draws.external_project_hint": (
+        "仅当项目未在本平台登记时填写",
+        "Only for a project not registered here",
+    ),
     "draws.bidders": (
         "投标人（每行或以逗号分隔一个统一社会信用代码）",
         "Bidders (USCCs, one per line or comma separated)",
