@@ -14,6 +14,7 @@ seed revealed).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -276,24 +277,38 @@ def inspection_view(session: Session, inspection: InspectionDraw, insider: bool)
             }
             for i in inspector_ids
         ],
-        "results": [
-            {"subject_id": r.subject_id, "outcome": r.outcome, "note": r.note, "at": r.at}
-            for r in results
-        ],
+        "results": [result_view(inspection, r) for r in results],
+        # The pools (ids) and the seed, once revealed, let anyone recompute both draws.
+        "subject_pool": [int(i) for i in inspection.subject_pool],
+        "inspector_pool": [int(i) for i in inspection.inspector_pool],
+        "inspector_exclusions": dict(
+            Counter(
+                rule
+                for item in inspection.inspector_exclusions
+                for rule in {reason["rule"] for reason in item["reasons"]}
+            )
+        ),
         "request": inspection.request,
         "verification": verify_inspection(inspection),
     }
 
 
+def _lock(session: Session, inspection: InspectionDraw) -> None:
+    """Hold the inspection's row: results and publication of one inspection queue."""
+    session.execute(
+        select(InspectionDraw.id).where(InspectionDraw.id == inspection.id).with_for_update()
+    ).all()
+    session.refresh(inspection)
+
+
 def record_result(
     session: Session, inspection: InspectionDraw, data: dict[str, Any]
 ) -> InspectionResult:
-    if inspection.published_at is not None:
-        raise Conflict(
-            f"Inspection {inspection.id} is published; its results are final.",
-            errors={"inspection": ["published"]},
-            rule="inspections.results_before_publication",
-        )
+    """The outcome of inspecting a drawn subject. Before publication one per subject; a
+    result that arrives after publication (a late report, a follow-up after 整改) is a new
+    entry, public at once and marked as after publication; nothing published is changed."""
+    _lock(session, inspection)
+    late = inspection.published_at is not None
     if str(data["subject_id"]) not in {str(i) for i in inspection.subjects}:
         raise Invalid(
             {"subject_id": [f"subject {data['subject_id']} was not drawn for this inspection"]},
@@ -305,7 +320,7 @@ def record_result(
             InspectionResult.subject_id == data["subject_id"],
         )
     )
-    if exists is not None:
+    if exists is not None and not late:
         raise Conflict(
             f"A result for subject {data['subject_id']} is already recorded.",
             errors={"subject_id": ["result already recorded"]},
@@ -326,13 +341,29 @@ def record_result(
         "inspection.result",
         "inspection",
         inspection.id,
-        after={"subject": result.subject_id, "outcome": result.outcome},
+        after={
+            "subject": result.subject_id,
+            "outcome": result.outcome,
+            "after_publication": late,
+        },
     )
     return result
 
 
+def result_view(inspection: InspectionDraw, result: InspectionResult) -> dict[str, Any]:
+    return {
+        "subject_id": result.subject_id,
+        "outcome": result.outcome,
+        "note": result.note,
+        "at": result.at,
+        "after_publication": inspection.published_at is not None
+        and result.at >= inspection.published_at,
+    }
+
+
 def publish(session: Session, inspection: InspectionDraw) -> InspectionDraw:
     """Make the inspection public (一公开): subjects, inspectors, results and the seed."""
+    _lock(session, inspection)
     if inspection.published_at is not None:
         raise Conflict(
             f"Inspection {inspection.id} was published at "

@@ -288,9 +288,11 @@ class InspectionDraw(Base):
 
 
 class InspectionResult(Base):
+    """One result; before publication one per subject, after it further entries may follow."""
+
     __tablename__ = "inspection_results"
     __table_args__ = (
-        UniqueConstraint("inspection_id", "subject_id", name="uq_inspection_results_subject"),
+        Index("ix_inspection_results_inspection_subject", "inspection_id", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -348,19 +348,14 @@ def get_inspection(inspection_id):
 @blp.arguments(InspectionResultInSchema)
 @blp.response(201, InspectionResultSchema)
 @_not_found("Unknown inspection")
-@_conflict("Already published, or result already recorded")
+@_conflict("A result for the subject is already recorded (before publication)")
 @_invalid()
 @_bad_request
 def record_result(data, inspection_id):
     """The outcome of inspecting one drawn subject (regulator)."""
     inspection, _ = _inspection(inspection_id)
     result = inspections.record_result(get_session(), inspection, data)
-    return {
-        "subject_id": result.subject_id,
-        "outcome": result.outcome,
-        "note": result.note,
-        "at": result.at,
-    }
+    return inspections.result_view(inspection, result)
 
 
 @blp.route("/inspections/draws/<int:inspection_id>/publication", methods=["POST"])

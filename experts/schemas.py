@@ -540,6 +540,9 @@ class InspectionResultSchema(ma.Schema):
     outcome = fields.String(required=True)
     note = fields.String(required=True, allow_none=True)
     at = UtcDateTime(required=True)
+    after_publication = fields.Boolean(
+        required=True, metadata={"description": "Recorded after the inspection was published"}
+    )
 
 
 class InspectionSchema(ma.Schema):
@@ -556,6 +559,20 @@ class InspectionSchema(ma.Schema):
     subjects = fields.List(fields.Nested(InspectedSubjectSchema), required=True)
     inspectors = fields.List(fields.Nested(InspectorSchema), required=True)
     results = fields.List(fields.Nested(InspectionResultSchema), required=True)
+    subject_pool = fields.List(
+        fields.Integer(),
+        required=True,
+        metadata={"description": "Subject ids drawn from, canonical order (ids as text sorted)"},
+    )
+    inspector_pool = fields.List(
+        fields.Integer(), required=True, metadata={"description": "Expert ids drawn from"}
+    )
+    inspector_exclusions = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "Experts left out of the inspector pool, counted by rule"},
+    )
     request = fields.Dict(required=True)
     verification = fields.Dict(
         required=True,

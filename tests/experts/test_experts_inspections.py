@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import JSON, bindparam, text
 
+from experts import draw as engine
+
 URL = "/api/v1/inspections/draws"
 
 
@@ -82,12 +84,20 @@ def test_unpublished_inspections_are_internal_then_published_with_results(
     assert view["results"][0]["outcome"] == "issues_found"
     assert all("*" in i["name"] for i in view["inspectors"])  # persons are masked
     assert client.get(URL).get_json()["total"] == 1
+    # A result that arrives after publication is a new entry, published as such; the
+    # earlier one stays.
     late = client.post(
         f"{url}/results",
-        json={"subject_id": drawn, "outcome": "compliant"},
+        json={"subject_id": drawn, "outcome": "compliant", "note": "整改完成"},
         headers=tokens["regulator"],
     )
-    assert late.status_code == 409
+    assert late.status_code == 201, late.get_json()
+    assert late.get_json()["after_publication"] is True
+    results = client.get(url).get_json()["results"]
+    assert [(r["outcome"], r["after_publication"]) for r in results] == [
+        ("issues_found", False),
+        ("compliant", True),
+    ]
 
 
 def test_a_tampered_inspection_does_not_verify(population, client, tokens, session):
@@ -111,3 +121,23 @@ def test_too_small_a_population_is_refused(population, client, tokens):
         URL, json=body(inspectors={"count": 5, "specialty": "C01"}), headers=tokens["regulator"]
     )
     assert response.status_code == 409 and "inspectors" in response.get_json()["errors"]
+
+
+def test_anyone_recomputes_a_published_inspection_from_its_page(population, client, tokens):
+    created = client.post(URL, json=body(subjects=3), headers=tokens["regulator"]).get_json()
+    url = f"{URL}/{created['id']}"
+    assert created["subject_pool"] and created["inspector_pool"]
+    client.post(f"{url}/publication", headers=tokens["regulator"])
+    view = client.get(url).get_json()  # the public page, no token
+    seed = bytes.fromhex(view["seed"])
+    assert engine.commitment(seed) == view["seed_commitment"]
+    subject_pool = [str(i) for i in view["subject_pool"]]
+    inspector_pool = [str(i) for i in view["inspector_pool"]]
+    assert engine.pool_digest(subject_pool) == view["subject_pool_digest"]
+    assert engine.pool_digest(inspector_pool) == view["inspector_pool_digest"]
+    [subjects] = engine.draw(seed, [engine.SeatGroup("subjects", subject_pool, 3, 0)])
+    [inspectors] = engine.draw(seed, [engine.SeatGroup("inspectors", inspector_pool, 2, 0)])
+    assert [int(i) for i in subjects.selected] == [s["id"] for s in view["subjects"]]
+    assert [int(i) for i in inspectors.selected] == [i["id"] for i in view["inspectors"]]
+    # Who was left out of the inspector pool is counted by reason (the reasons name people).
+    assert set(view["inspector_exclusions"]) <= {"conflict.employment"}
