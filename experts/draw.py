@@ -59,18 +59,65 @@ later group short of seats:
 
 If any group is short the draw fails as a whole with :class:`Shortfall`, which names every
 short group with the number needed and the number available.
+
+Commit, then reveal (scheme ``v2``)
+-----------------------------------
+Protocol 1 above lets whoever holds the seed draw, look, and draw again. Scheme ``v2``
+(after the principle of RFC 3797) fixes everything but one input before anything is drawn,
+and takes that input from someone the operator does not control:
+
+1. *Commit.* The service takes a ``secret`` of 32 bytes from the CSPRNG, builds each seat
+   group's pool and publishes, in the audit chain and in its answer, before any expert is
+   chosen::
+
+       request_digest = hex SHA-256(canonical JSON of the request)
+       commitment     = hex SHA-256("gongxin/draw/commit/v2\n" || hex(secret) || "\n" ||
+                                    key_0 ":" pool_digest_0 "\n" || ... ||
+                                    request_digest)
+
+   (:func:`request_digest`, :func:`round_commitment`; canonical JSON: keys sorted, no
+   spaces, UTF-8, as the audit chain writes it; groups in request order, each line
+   ``key:digest`` ended by a line feed). The secret stays with the service until the
+   unseal time.
+2. *Entropy after the commitment.* A text nobody could know at commit time: typed in by the
+   supervising regulator present at the draw (监督人, kind ``supervisor``), or the numbers of
+   a public source named in the request before the commitment (kind ``public``, e.g. a
+   lottery's draw of a given date). Kind ``server`` takes 32 CSPRNG bytes (as hex) after
+   the commitment and is for development only: the verification says so.
+3. *Reveal.* ``seed = SHA-256("gongxin/draw/seed/v2\n" || secret || SHA-256(entropy))``
+   (:func:`derive_seed`; the entropy as UTF-8 with surrounding white space removed), and
+   :func:`draw` runs on the committed pools. Experts taken by another draw between the
+   commitment and the reveal are *withdrawn* from the committed pools before the draw, each
+   with the draw that took them; the record keeps them, so the result stays a pure function
+   of (secret, entropy, committed pools, withdrawn).
+
+The operator knows the secret but not the entropy; the supervisor knows the entropy but not
+the secret or, until the commitment, the pools: neither can choose the result, and the
+commitment in the chain shows any second attempt.
+
+Test vector (``tests/unit/test_draw.py`` checks it): secret = 32 zero bytes, one group
+``A0101`` with the pool ``"1" .. "10"``, 3 seats and 2 backups, the request
+``{"tender_ref": "T-1"}`` and the entropy ``"05 12 17 23 31"``::
+
+    request_digest = 13d8ad14bb836cfded732ea60f1d5716e8cd59b0f2ad45c359d9c3c47c1f9cf8
+    commitment     = 176e6c30c0ad51a8b7fae61d102ea8c71c8bcc3452a50624c089035ec6e49b6a
+    seed           = b269d50ff42e6c2a1903001dea1c827855bf6c87c1f01c6f1786e6e90e38014d
+    seats 1, 3, 7; backups 2, 8
+
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 __all__ = [
+    "ENTROPY_KINDS",
     "SEED_BYTES",
     "DrawStream",
     "GroupResult",
@@ -79,16 +126,54 @@ __all__ = [
     "Shortfall",
     "canonical_pool",
     "commitment",
+    "derive_seed",
     "draw",
     "new_seed",
     "pool_digest",
+    "request_digest",
+    "round_commitment",
     "sample",
     "uniform_below",
     "verify",
+    "verify_committed",
 ]
 
 SEED_BYTES = 32
 _TWO_64 = 1 << 64
+
+
+COMMIT_LABEL = "gongxin/draw/commit/v2\n"
+SEED_LABEL = b"gongxin/draw/seed/v2\n"
+ENTROPY_KINDS = ("supervisor", "public", "server")
+
+
+def request_digest(request: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of the request as canonical JSON (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def round_commitment(
+    secret: bytes, pool_digests: Sequence[tuple[str, str]], request_hex: str
+) -> str:
+    """The ``v2`` commitment to a secret, the groups' pool digests (in order) and a request."""
+    if len(secret) != SEED_BYTES:
+        raise ValueError(f"a secret is {SEED_BYTES} bytes")
+    lines = "".join(f"{key}:{digest}\n" for key, digest in pool_digests)
+    material = COMMIT_LABEL + secret.hex() + "\n" + lines + request_hex
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def normal_entropy(entropy: str) -> str:
+    return entropy.strip()
+
+
+def derive_seed(secret: bytes, entropy: str) -> bytes:
+    """The drawing seed of scheme ``v2`` from the committed secret and the later entropy."""
+    if len(secret) != SEED_BYTES:
+        raise ValueError(f"a secret is {SEED_BYTES} bytes")
+    mixed = hashlib.sha256(normal_entropy(entropy).encode()).digest()
+    return hashlib.sha256(SEED_LABEL + secret + mixed).digest()
 
 
 def new_seed() -> bytes:
@@ -306,4 +391,56 @@ def verify(
         "pool_digests": digests,
         "mismatched_groups": mismatched,
         "pools_match": pools_ok,
+    }
+
+
+def verify_committed(
+    secret: bytes,
+    entropy: str | None,
+    seed_commitment: str,
+    request_hex: str,
+    groups: Sequence[SeatGroup],
+    recorded: Sequence[GroupResult],
+    *,
+    withdrawn: Iterable[str] = (),
+    stored_seed: bytes | None = None,
+    published_pool_digests: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Check a scheme ``v2`` round: the commitment recomputes from the secret, the committed
+    pools (``groups``) and the request; the seed derives from the secret and the entropy
+    (and equals ``stored_seed`` when given); the draw on the pools less ``withdrawn``
+    gives ``recorded``. Before the reveal (``entropy`` None) only the commitment is
+    checked. Answers the keys of :func:`verify` and ``revealed``."""
+    digests = [(group.key, pool_digest(group.candidates)) for group in groups]
+    commitment_ok = hmac.compare_digest(
+        round_commitment(secret, digests, request_hex), seed_commitment.strip().lower()
+    )
+    pools_ok: bool | None = None
+    if published_pool_digests is not None:
+        pools_ok = dict(published_pool_digests) == dict(digests)
+    if entropy is None:
+        return {
+            "match": bool(commitment_ok and pools_ok is not False),
+            "seed_matches_commitment": bool(commitment_ok),
+            "results_match": not any(r.selected or r.backups for r in recorded),
+            "pool_digests": dict(digests),
+            "mismatched_groups": [],
+            "pools_match": pools_ok,
+            "revealed": False,
+        }
+    seed = derive_seed(secret, entropy)
+    left_out = set(withdrawn)
+    drawn = [
+        SeatGroup(g.key, tuple(c for c in g.candidates if c not in left_out), g.count, g.backups)
+        for g in groups
+    ]
+    answer = verify(seed, commitment(seed), drawn, recorded)
+    seed_ok = commitment_ok and (stored_seed is None or hmac.compare_digest(stored_seed, seed))
+    return {
+        **answer,
+        "match": bool(seed_ok and answer["results_match"] and pools_ok is not False),
+        "seed_matches_commitment": bool(seed_ok),
+        "pool_digests": dict(digests),
+        "pools_match": pools_ok,
+        "revealed": True,
     }

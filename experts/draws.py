@@ -33,6 +33,8 @@ checked again then (:func:`replace_expert`), in the committed order.
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +86,25 @@ READER_ROLES = ("auditor", "regulator", "admin")
 class DrawSettings:
     monthly_cap: int = 6
     lookback_years: int = 3
+    # Who supplies a draw's entropy (experts.draw, scheme v2): supervisor, public or server
+    # (development only); per centre USCC, else the default.
+    entropy: str = "server"
+    entropy_by_centre: tuple[tuple[str, str], ...] = ()
+
+
+def settings_from(config: Any) -> DrawSettings:
+    """The draw settings of an app's configuration."""
+    by_centre = tuple(
+        tuple(item.split("=", 1))
+        for item in (config.get("DRAW_ENTROPY_BY_CENTRE") or "").split(",")
+        if "=" in item
+    )
+    return DrawSettings(
+        monthly_cap=config["DRAW_MONTHLY_CAP"],
+        lookback_years=config["DRAW_EMPLOYMENT_LOOKBACK_YEARS"],
+        entropy=config.get("DRAW_ENTROPY", "server"),
+        entropy_by_centre=tuple((k.strip(), v.strip()) for k, v in by_centre),
+    )
 
 
 @dataclass(frozen=True)
@@ -554,128 +575,232 @@ def _book(session: Session, draw: Draw, expert_ids: Iterable[int], now: datetime
     )
 
 
-def _run_round(
+def _pools_now(
     session: Session,
-    draw: Draw,
-    round_: DrawRound,
-    seed: bytes,
     requested: Sequence[tuple[str, int, int]],
     ctx: Context,
     reserved: dict[int, Reason] | None = None,
-) -> tuple[list[engine.GroupResult], dict[str, str]]:
-    """Pool, exclusions, draw, lock, re-check, book; retried when a concurrent draw wins.
-
-    Returns the results and the pool digest of each group."""
-    reserved = reserved or {}
+) -> dict[str, _Pool]:
+    """Per seat group, the candidates and who of them may not sit now, with every reason."""
     candidates = _candidates(session, [code for code, _, _ in requested], ctx)
     rows = list({row.expert_id: row for rs in candidates.values() for row in rs}.values())
-    candidate_ids = [row.expert_id for row in rows]
-    standing = standing_reasons(session, rows, ctx)
-    held = {expert_id: [reason] for expert_id, reason in reserved.items()}
+    held = {expert_id: [reason] for expert_id, reason in (reserved or {}).items()}
+    excluded = _merge(
+        held,
+        standing_reasons(session, rows, ctx),
+        booking_reasons(session, [row.expert_id for row in rows], ctx),
+    )
+    return {
+        code: _Pool(
+            code,
+            candidates[code],
+            {
+                r.expert_id: excluded[r.expert_id]
+                for r in candidates[code]
+                if r.expert_id in excluded
+            },
+        )
+        for code, _, _ in requested
+    }
+
+
+def commit_round(
+    session: Session,
+    draw: Draw,
+    number: int,
+    reason: str,
+    requested: Sequence[tuple[str, int, int]],
+    ctx: Context,
+    entropy: dict[str, Any],
+    reserved: dict[int, Reason] | None = None,
+) -> DrawRound:
+    """Step 1 of scheme v2 (:mod:`experts.draw`): fix the pools and a secret, store and
+    audit the commitment; nobody is chosen yet. Refused (409) when a group is short."""
+    pools = _pools_now(session, requested, ctx, reserved)
+    groups = [engine.SeatGroup(code, tuple(pools[code].ids), n, b) for code, n, b in requested]
+    secret = engine.new_seed()
+    try:
+        # Whether a group is short depends on the pools only where they overlap; the
+        # secret stands in for the seed here, the reveal checks again.
+        engine.draw(secret, groups)
+    except engine.Shortfall as shortfall:
+        raise _shortfall_error(shortfall, pools, session, ctx) from None
+    digests = [(group.key, engine.pool_digest(group.candidates)) for group in groups]
+    request_hex = engine.request_digest(draw.request)
+    round_ = DrawRound(
+        draw_id=draw.id,
+        number=number,
+        scheme="v2",
+        seed_commitment=engine.round_commitment(secret, digests, request_hex),
+        server_secret=secret.hex(),
+        request_digest=request_hex,
+        entropy_kind=entropy["kind"],
+        entropy_name=entropy.get("name"),
+        seed=None,
+        reason=reason,
+        created_at=clock.now(),
+    )
+    session.add(round_)
+    session.flush()
+    for position, (group, (_, digest)) in enumerate(zip(groups, digests, strict=True)):
+        session.add(
+            DrawGroup(
+                round_id=round_.id,
+                position=position,
+                specialty=group.key,
+                seats=group.count,
+                backups_requested=group.backups,
+                pool=list(group.candidates),
+                pool_digest=digest,
+                exclusions=pools[group.key].exclusions(),
+                selected=[],
+                backups=[],
+            )
+        )
+    session.flush()
+    audit.record(
+        session,
+        "draw.commit",
+        "draw",
+        draw.id,
+        after={
+            "round": number,
+            "tender_ref": draw.tender_ref,
+            "window": [draw.window_start, draw.window_end],
+            "seed_commitment": round_.seed_commitment,
+            "request_digest": request_hex,
+            "pool_digests": dict(digests),
+            "pool_sizes": {group.key: len(group.candidates) for group in groups},
+            "entropy": {"kind": entropy["kind"], "name": entropy.get("name")},
+        },
+    )
+    return round_
+
+
+def reveal_round(
+    session: Session,
+    draw: Draw,
+    round_: DrawRound,
+    entropy: str,
+    supplied_by: str,
+    ctx: Context,
+) -> list[engine.GroupResult]:
+    """Steps 2 and 3 of scheme v2: derive the seed from the committed secret and the
+    entropy, withdraw whoever another draw took since the commitment, draw, lock, re-check
+    and book (again from the withdrawal when a concurrent draw wins)."""
+    seed = engine.derive_seed(bytes.fromhex(round_.server_secret), entropy)
+    round_.seed = seed.hex()
+    round_.entropy = engine.normal_entropy(entropy)
+    round_.entropy_by = supplied_by
+    round_.entropy_at = clock.now()
+    stored = _groups_of(session, [round_.id])[round_.id]
+    committed = sorted({int(e) for g in stored for e in g.pool})
     for _attempt in range(MAX_ATTEMPTS):
         savepoint = session.begin_nested()
-        excluded = _merge(held, standing, booking_reasons(session, candidate_ids, ctx))
-        pools = {
-            code: _Pool(
-                code,
-                candidates[code],
-                {
-                    r.expert_id: excluded[r.expert_id]
-                    for r in candidates[code]
-                    if r.expert_id in excluded
-                },
+        withdrawn = booking_reasons(session, committed, ctx)
+        groups = [
+            engine.SeatGroup(
+                g.specialty,
+                tuple(e for e in g.pool if int(e) not in withdrawn),
+                g.seats,
+                g.backups_requested,
             )
-            for code, _, _ in requested
-        }
-        groups = [engine.SeatGroup(code, tuple(pools[code].ids), n, b) for code, n, b in requested]
+            for g in stored
+        ]
         try:
             results = engine.draw(seed, groups)
         except engine.Shortfall as shortfall:
             savepoint.rollback()
+            pools = {
+                g.specialty: _Pool(g.specialty, [], {e: r for e, r in withdrawn.items()})
+                for g in stored
+            }
             raise _shortfall_error(shortfall, pools, session, ctx) from None
         seated = [int(e) for result in results for e in result.selected]
         lock_experts(session, seated)
         if booking_reasons(session, seated, ctx):
-            # A concurrent draw booked one of them after our pool was read: let go of the
-            # locks (so that no two draws ever wait on each other in a cycle) and read again.
+            # A concurrent draw booked one of them after the withdrawal was read: let go of
+            # the locks (so that no two draws ever wait on each other in a cycle), again.
             savepoint.rollback()
             continue
-        digests = {group.key: engine.pool_digest(group.candidates) for group in groups}
-        for position, (group, result) in enumerate(zip(groups, results, strict=True)):
-            session.add(
-                DrawGroup(
-                    round_id=round_.id,
-                    position=position,
-                    specialty=group.key,
-                    seats=group.count,
-                    backups_requested=group.backups,
-                    pool=list(group.candidates),
-                    pool_digest=digests[group.key],
-                    exclusions=pools[group.key].exclusions(),
-                    selected=list(result.selected),
-                    backups=list(result.backups),
-                )
-            )
+        for group, result in zip(stored, results, strict=True):
+            group.selected = list(result.selected)
+            group.backups = list(result.backups)
+        round_.withdrawn = [
+            {"expert_id": expert_id, "reasons": [r.as_dict() for r in reasons]}
+            for expert_id, reasons in sorted(withdrawn.items())
+        ]
         _book(session, draw, seated, clock.now())
         session.flush()
         savepoint.commit()
-        return results, digests
+        return results
     raise Conflict(
         "Concurrent draws kept taking the same experts; try again.",
         rule="draws.contention",
     )
 
 
-def _new_round(session: Session, draw: Draw, number: int, reason: str) -> tuple[DrawRound, bytes]:
-    seed = engine.new_seed()
-    round_ = DrawRound(
-        draw_id=draw.id,
-        number=number,
-        seed_commitment=engine.commitment(seed),
-        seed=seed.hex(),
-        reason=reason,
-        created_at=clock.now(),
-    )
-    session.add(round_)
-    # The commitment is stored before any candidate is read.
-    session.flush()
-    return round_, bytes.fromhex(round_.seed)
+def server_entropy() -> str:
+    """Entropy of kind ``server`` (development): taken after the commitment."""
+    return secrets.token_hex(engine.SEED_BYTES)
 
 
-def draw_experts(
-    session: Session, centre_uscc: str | None, data: dict[str, Any], settings: DrawSettings
-) -> Draw:
-    """Draw the experts of one tender (see the module docstring)."""
-    if not centre_uscc:
-        raise Forbidden(
-            "Only a trading centre (a token bound to its USCC) may draw experts.",
-            errors={"Authorization": ["not bound to a centre"]},
-            rule="draws.centre_only",
+def _entropy_source(
+    centre_uscc: str, data: dict[str, Any], settings: DrawSettings
+) -> dict[str, Any]:
+    """Who supplies the entropy of this draw: the request's choice within the centre's
+    configuration (a centre configured for a supervisor or a public source may not fall
+    back to the server)."""
+    configured = dict(settings.entropy_by_centre).get(centre_uscc, settings.entropy)
+    asked = dict(data.get("entropy") or {"kind": configured})
+    if configured != "server" and asked["kind"] == "server":
+        raise Invalid(
+            {
+                "entropy": [
+                    f"this centre draws with entropy from a {configured} source; "
+                    "server-only entropy is for development"
+                ]
+            },
+            rule="draws.entropy_source",
         )
-    _context(session, data, settings)  # every field that is wrong first, then the tender
-    data = _the_tender(session, centre_uscc, data)
-    ctx = _context(session, data, settings)
-    now = clock.now()
-    request = _request_json(data, ctx)
-    draw = Draw(
-        centre_uscc=centre_uscc,
-        tender_ref=data["tender_ref"],
-        request=request,
-        window_start=ctx.start,
-        window_end=ctx.end,
-        unseal_at=ctx.end,
-        actor=session.info.get("actor", "system"),
-        created_at=now,
+    if asked["kind"] == "public" and not asked.get("name"):
+        raise Invalid(
+            {"entropy": ["a public source is named in advance: give entropy.name"]},
+            rule="draws.entropy_source",
+        )
+    return {"kind": asked["kind"], "name": asked.get("name")}
+
+
+def _one_live_draw(session: Session, tender_ref: str, ctx: Context) -> None:
+    """A tender has one live draw per evaluation window: another is refused until the first
+    is voided with a reason (no silent draw shopping)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Draws of one tender queue, also for an external project that has no row to lock.
+        key = int.from_bytes(hashlib.sha256(f"draw:{tender_ref}".encode()).digest()[:8], "big")
+        session.execute(select(func.pg_advisory_xact_lock(key - (1 << 63))))
+    live = session.scalar(
+        select(Draw)
+        .where(
+            Draw.tender_ref == tender_ref,
+            Draw.state != "void",
+            Draw.window_start < ctx.end,
+            Draw.window_end > ctx.start,
+        )
+        .order_by(Draw.id)
+        .limit(1)
     )
-    session.add(draw)
-    session.flush()
-    round_, seed = _new_round(session, draw, 0, "draw")
-    default_backups = data.get("backups", 0)
-    requested = [
-        (seat["specialty"], seat["count"], seat.get("backups", default_backups))
-        for seat in data["seats"]
-    ]
-    results, digests = _run_round(session, draw, round_, seed, requested, ctx)
+    if live is not None:
+        raise Conflict(
+            f"Tender {tender_ref} already has draw {live.id} ({live.state}) for an overlapping "
+            "window; void it with a reason before drawing again.",
+            errors={"tender_ref": [f"draw {live.id} is live"]},
+            rule="draws.one_live_draw",
+        )
+
+
+def _seat_results(
+    session: Session, draw: Draw, results: Sequence[engine.GroupResult], now: datetime
+) -> None:
     seat_no = 0
     for result in results:
         for expert_id in result.selected:
@@ -693,20 +818,147 @@ def draw_experts(
                 )
             )
     session.flush()
+
+
+def draw_experts(
+    session: Session, centre_uscc: str | None, data: dict[str, Any], settings: DrawSettings
+) -> Draw:
+    """Commit the draw of one tender, and with server entropy also reveal it (module
+    docstring); with a supervisor's or a public source's entropy the draw waits for
+    :func:`supply_entropy`."""
+    if not centre_uscc:
+        raise Forbidden(
+            "Only a trading centre (a token bound to its USCC) may draw experts.",
+            errors={"Authorization": ["not bound to a centre"]},
+            rule="draws.centre_only",
+        )
+    _context(session, data, settings)  # every field that is wrong first, then the tender
+    data = _the_tender(session, centre_uscc, data)
+    ctx = _context(session, data, settings)
+    entropy = _entropy_source(centre_uscc, data, settings)
+    _one_live_draw(session, data["tender_ref"], ctx)
+    now = clock.now()
+    request = {**_request_json(data, ctx), "entropy": entropy}
+    draw = Draw(
+        centre_uscc=centre_uscc,
+        tender_ref=data["tender_ref"],
+        request=request,
+        window_start=ctx.start,
+        window_end=ctx.end,
+        unseal_at=ctx.end,
+        state="committed",
+        actor=session.info.get("actor", "system"),
+        created_at=now,
+    )
+    session.add(draw)
+    session.flush()
+    default_backups = data.get("backups", 0)
+    requested = [
+        (seat["specialty"], seat["count"], seat.get("backups", default_backups))
+        for seat in data["seats"]
+    ]
+    round_ = commit_round(session, draw, 0, "draw", requested, ctx, entropy)
+    if entropy["kind"] == "server":
+        _reveal(session, draw, round_, server_entropy(), "server", ctx)
+    return draw
+
+
+def _reveal(
+    session: Session, draw: Draw, round_: DrawRound, entropy: str, by: str, ctx: Context
+) -> None:
+    results = reveal_round(session, draw, round_, entropy, by, ctx)
+    _seat_results(session, draw, results, clock.now())
+    draw.state = "drawn"
+    session.flush()
     audit.record(
         session,
-        "draw.create",
+        "draw.reveal",
         "draw",
         draw.id,
         after={
-            "centre": centre_uscc,
-            "tender_ref": draw.tender_ref,
-            "external_project": request["external_project"],
-            "window": [draw.window_start, draw.window_end],
-            "seed_commitment": round_.seed_commitment,
-            "pool_digests": digests,
+            "round": round_.number,
+            "entropy": {"kind": round_.entropy_kind, "value": round_.entropy, "by": by},
             "results": {r.key: [list(r.selected), list(r.backups)] for r in results},
+            "withdrawn": [item["expert_id"] for item in round_.withdrawn or []],
         },
+    )
+
+
+def supply_entropy(
+    session: Session,
+    draw_id: int,
+    data: dict[str, Any],
+    role: str,
+    org: str | None,
+    settings: DrawSettings,
+) -> Draw:
+    """The entropy of a committed draw: typed by the supervising regulator (kind
+    ``supervisor``), or the announced numbers of the public source named in the request,
+    entered by the centre (kind ``public``). Then the draw is revealed."""
+    draw = session.get(Draw, draw_id)
+    if draw is None or (role == "centre" and draw.centre_uscc != org):
+        raise NotFound(f"No draw {draw_id}.", rule="draws.exists")
+    lock_draw(session, draw)
+    session.refresh(draw)
+    round_ = _rounds(session, draw.id)[0]
+    if draw.state != "committed" or round_.seed is not None:
+        raise Conflict(
+            f"Draw {draw.id} is {draw.state}: its entropy was already supplied.",
+            errors={"draw": [draw.state]},
+            rule="draws.awaiting_entropy",
+        )
+    kind = round_.entropy_kind
+    allowed = {"supervisor": ("regulator", "admin"), "public": ("centre",)}.get(kind, ())
+    if role not in allowed:
+        raise Forbidden(
+            f"The entropy of draw {draw.id} comes from the "
+            + ("supervising regulator (监督人)." if kind == "supervisor" else "drawing centre."),
+            errors={"Authorization": [f"entropy of kind {kind}"]},
+            rule="draws.entropy_supplier",
+        )
+    if clock.now() >= draw.window_end:
+        raise Conflict(
+            f"The evaluation window of draw {draw.id} has ended.",
+            errors={"draw": ["closed"]},
+            rule="draws.open_for_replacement",
+        )
+    by = session.info.get("actor", "system")
+    _reveal(session, draw, round_, data["value"], by, _context_of(draw, settings))
+    return draw
+
+
+def void_draw(session: Session, draw: Draw, data: dict[str, Any]) -> Draw:
+    """Void (作废) a draw with a reason and its basis: its bookings are released, the
+    record stays readable, and the tender may be drawn again."""
+    lock_draw(session, draw)
+    session.refresh(draw)
+    if draw.state == "void":
+        raise Conflict(
+            f"Draw {draw.id} was voided at {clock.rfc3339(draw.voided_at)}.",
+            errors={"draw": ["void"]},
+            rule="draws.void_once",
+        )
+    now = clock.now()
+    before = draw.state
+    draw.state = "void"
+    draw.voided_at = now
+    draw.void_reason = data["reason"]
+    draw.void_basis = data["basis"]
+    draw.voided_by = session.info.get("actor", "system")
+    for booking in session.scalars(
+        select(ExpertBooking).where(
+            ExpertBooking.draw_id == draw.id, ExpertBooking.released_at.is_(None)
+        )
+    ):
+        booking.released_at = now
+    session.flush()
+    audit.record(
+        session,
+        "draw.void",
+        "draw",
+        draw.id,
+        before={"state": before},
+        after={"state": "void", "reason": data["reason"], "basis": data["basis"]},
     )
     return draw
 
@@ -866,6 +1118,44 @@ def draw_list_item(draw: Draw) -> dict[str, Any]:
     }
 
 
+def _wire(instant: datetime | None) -> str | None:
+    """An instant inside a free-form object, as on the wire (RFC 3339 with offset)."""
+    return None if instant is None else clock.rfc3339(instant)
+
+
+def draw_state(session: Session, draw: Draw) -> dict[str, Any]:
+    """What anyone taking part may see of a draw's progress: no names."""
+    first = _rounds(session, draw.id)[0]
+    return {
+        "id": draw.id,
+        "tender_ref": draw.tender_ref,
+        "state": draw.state,
+        "commitment": first.seed_commitment,
+        "entropy": _entropy_of(first) or {},
+        "void": None
+        if draw.voided_at is None
+        else {"at": _wire(draw.voided_at), "reason": draw.void_reason, "basis": draw.void_basis},
+    }
+
+
+def _tender_draws(session: Session, draw: Draw, audience: str) -> list[dict[str, Any]]:
+    """Every draw of the draw's tender, voided ones included (no silent draw shopping)."""
+    stmt = select(Draw).where(Draw.tender_ref == draw.tender_ref).order_by(Draw.id)
+    if audience == "owner":
+        stmt = stmt.where(Draw.centre_uscc == draw.centre_uscc)
+    return [
+        {
+            "id": d.id,
+            "state": d.state,
+            "window": {"start": _wire(d.window_start), "end": _wire(d.window_end)},
+            "created_at": _wire(d.created_at),
+            "voided_at": _wire(d.voided_at),
+            "void_reason": d.void_reason,
+        }
+        for d in session.scalars(stmt)
+    ]
+
+
 def draw_view(session: Session, draw: Draw, audience: str) -> dict[str, Any]:
     """The owner's view (names and contacts) or the full record (pools, exclusions, seeds)."""
     now = clock.now()
@@ -907,6 +1197,18 @@ def draw_view(session: Session, draw: Draw, audience: str) -> dict[str, Any]:
         "id": draw.id,
         "tender_ref": draw.tender_ref,
         "external_project": draw.request.get("external_project"),
+        "state": draw.state,
+        "commitment": rounds[0].seed_commitment if rounds else "",
+        "entropy": draw.request.get("entropy") or {"kind": None, "name": None},
+        "void": None
+        if draw.voided_at is None
+        else {
+            "at": _wire(draw.voided_at),
+            "reason": draw.void_reason,
+            "basis": draw.void_basis,
+            "by": draw.voided_by,
+        },
+        "tender_draws": _tender_draws(session, draw, audience),
         "centre": draw.centre_uscc,
         "window": {"start": draw.window_start, "end": draw.window_end},
         "unseal_at": draw.unseal_at,
@@ -953,8 +1255,13 @@ def draw_view(session: Session, draw: Draw, audience: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "number": round_.number,
             "reason": round_.reason,
+            "scheme": round_.scheme,
             "seed_commitment": round_.seed_commitment,
             "seed": round_.seed if unsealed else None,
+            "server_secret": round_.server_secret if unsealed else None,
+            "request_digest": round_.request_digest,
+            "entropy": _entropy_of(round_),
+            "withdrawn": [w["expert_id"] for w in round_.withdrawn or []],
             "created_at": round_.created_at,
             "groups": [],
         }
@@ -1013,7 +1320,7 @@ def verify_draw(session: Session, draw: Draw) -> dict[str, Any]:
     answers = []
     for round_ in rounds:
         try:
-            seed = bytes.fromhex(round_.seed)
+            seed = bytes.fromhex(round_.seed or "")
         except ValueError:
             seed = b""
         round_groups = groups[round_.id]
@@ -1035,13 +1342,26 @@ def verify_draw(session: Session, draw: Draw) -> dict[str, Any]:
             for g in round_groups
         ]
         try:
-            answer = engine.verify(
-                seed,
-                round_.seed_commitment,
-                seat_groups,
-                recorded,
-                published_pool_digests={g.specialty: g.pool_digest for g in round_groups},
-            )
+            if round_.scheme == "v2":
+                answer = engine.verify_committed(
+                    bytes.fromhex(round_.server_secret or ""),
+                    round_.entropy,
+                    round_.seed_commitment,
+                    engine.request_digest(draw.request),
+                    seat_groups,
+                    recorded,
+                    withdrawn=[str(w["expert_id"]) for w in round_.withdrawn or []],
+                    stored_seed=seed if round_.seed is not None else None,
+                    published_pool_digests={g.specialty: g.pool_digest for g in round_groups},
+                )
+            else:
+                answer = engine.verify(
+                    seed,
+                    round_.seed_commitment,
+                    seat_groups,
+                    recorded,
+                    published_pool_digests={g.specialty: g.pool_digest for g in round_groups},
+                )
         except (ValueError, TypeError):
             answer = {
                 "match": False,
@@ -1051,7 +1371,15 @@ def verify_draw(session: Session, draw: Draw) -> dict[str, Any]:
                 "mismatched_groups": [g.specialty for g in round_groups],
                 "pools_match": False,
             }
-        answers.append({"number": round_.number, **answer})
+        answers.append(
+            {
+                "number": round_.number,
+                **answer,
+                "scheme": round_.scheme,
+                "entropy": _entropy_of(round_),
+                "withdrawn": [w["expert_id"] for w in round_.withdrawn or []],
+            }
+        )
     replacements_ok, problems = _replacements_follow_the_order(session, draw, rounds, groups)
     chain = _against_the_chain(session, draw, rounds, groups)
     return {
@@ -1064,6 +1392,20 @@ def verify_draw(session: Session, draw: Draw) -> dict[str, Any]:
         "replacements_match": replacements_ok,
         "replacement_problems": problems,
         "chain": chain,
+    }
+
+
+def _entropy_of(round_: DrawRound) -> dict[str, Any] | None:
+    """Where a round's entropy came from; server entropy is marked as development only."""
+    if round_.scheme != "v2":
+        return None
+    return {
+        "kind": round_.entropy_kind,
+        "name": round_.entropy_name,
+        "value": round_.entropy,
+        "supplied_by": round_.entropy_by,
+        "supplied_at": _wire(round_.entropy_at),
+        "development_only": round_.entropy_kind == "server",
     }
 
 
@@ -1105,39 +1447,44 @@ def _against_the_chain(
             differs.append(part)
         problems.append(problem)
 
-    created = next((e for e in entries if e.action == "draw.create"), None)
     replaced = [e for e in entries if e.action == "draw.replace"]
+    # What the chain says of each round: its commitment and pools (draw.commit, or the
+    # legacy draw.create), its entropy (draw.reveal) and its results (draw.reveal,
+    # draw.replace for a supplementary round, or draw.create).
     recorded_rounds: dict[int, dict[str, Any]] = {}
-    if created is None:
-        problems.append("the chain holds no entry for the draw's creation")
-    else:
-        recorded_rounds[0] = created.after or {}
-    for entry in replaced:
+    for entry in entries:
         after = entry.after or {}
-        if after.get("source") == "supplementary" and "seed_commitment" in after:
-            recorded_rounds[after.get("round")] = after
+        if entry.action == "draw.create":
+            recorded_rounds.setdefault(0, {}).update(after)
+        elif entry.action in ("draw.commit", "draw.reveal"):
+            recorded_rounds.setdefault(after.get("round"), {}).update(after)
+        elif (
+            entry.action == "draw.replace"
+            and after.get("source") == "supplementary"
+            and "results" in after
+        ):
+            recorded_rounds.setdefault(after.get("round"), {}).update(
+                {k: after[k] for k in ("results", "entropy") if k in after}
+            )
+    if 0 not in recorded_rounds:
+        problems.append("the chain holds no entry for the draw's commitment")
     for round_ in rounds:
         recorded = recorded_rounds.get(round_.number)
-        if recorded is None:
-            if round_.number == 0 or created is None:
-                continue
+        if recorded is None or "seed_commitment" not in recorded:
             differ("commitment", f"round {round_.number} has no commitment in the chain")
             continue
         stored = _round_as_recorded(round_, groups.get(round_.id, []))
         if stored["seed_commitment"] != recorded.get("seed_commitment"):
             differ("commitment", f"round {round_.number}: the commitment differs from the chain")
-        try:
-            seed_commitment = engine.commitment(bytes.fromhex(round_.seed))
-        except ValueError:
-            seed_commitment = None
-        if seed_commitment != recorded.get("seed_commitment"):
+        if not _seed_opens(draw, round_, groups.get(round_.id, []), recorded):
             differ(
                 "seed",
                 f"round {round_.number}: the seed does not open the commitment in the chain",
             )
         if stored["pool_digests"] != recorded.get("pool_digests"):
             differ("pools", f"round {round_.number}: the pool digests differ from the chain")
-        if stored["results"] != recorded.get("results"):
+        revealed = round_.scheme != "v2" or round_.seed is not None
+        if revealed and stored["results"] != recorded.get("results"):
             differ("results", f"round {round_.number}: the results differ from the chain")
     stored_replacements = [
         (r.seat, r.old_expert_id, r.new_expert_id, r.reason, r.source, r.round_number)
@@ -1156,6 +1503,29 @@ def _against_the_chain(
         "differs": differs,
         "problems": problems,
     }
+
+
+def _seed_opens(
+    draw: Draw, round_: DrawRound, groups: list[DrawGroup], recorded: dict[str, Any]
+) -> bool:
+    """Whether the stored seed (v1), or the stored secret with the entropy the chain
+    recorded (v2), opens the commitment the chain recorded."""
+    try:
+        if round_.scheme != "v2":
+            return engine.commitment(bytes.fromhex(round_.seed or "")) == recorded.get(
+                "seed_commitment"
+            )
+        secret = bytes.fromhex(round_.server_secret or "")
+        digests = [(g.specialty, engine.pool_digest(map(str, g.pool))) for g in groups]
+        request_hex = engine.request_digest(draw.request)
+        if engine.round_commitment(secret, digests, request_hex) != recorded["seed_commitment"]:
+            return False
+        entropy = (recorded.get("entropy") or {}).get("value")
+        if round_.seed is None or entropy is None:
+            return round_.seed is None and entropy is None
+        return engine.derive_seed(secret, entropy).hex() == round_.seed
+    except (ValueError, TypeError):
+        return False
 
 
 def _entry_problem(session: Session, entry: AuditEntry) -> str | None:
@@ -1381,12 +1751,6 @@ def _replace_in_order(
     if chosen is None:
         source = "supplementary"
         round_number = rounds[-1].number + 1
-        round_, seed = _new_round(
-            session,
-            draw,
-            round_number,
-            f"seat {seat.seat} ({seat.specialty}): the committed backups are exhausted",
-        )
         # Everyone already in the draw stays out: seated or not, a backup is committed to
         # its group's order.
         reserved_ids = involved | {
@@ -1396,13 +1760,26 @@ def _replace_in_order(
             expert_id: Reason("draws.already_in_draw", f"already part of draw {draw.id}")
             for expert_id in reserved_ids
         }
-        [result], digests = _run_round(
-            session, draw, round_, seed, [(seat.specialty, 1, 0)], ctx, reserved
+        # A supplementary round commits and reveals at once, with server entropy (marked
+        # so in the verification): the centre's caller is waiting on the telephone.
+        round_ = commit_round(
+            session,
+            draw,
+            round_number,
+            f"seat {seat.seat} ({seat.specialty}): the committed backups are exhausted",
+            [(seat.specialty, 1, 0)],
+            ctx,
+            {"kind": "server"},
+            reserved,
         )
+        [result] = reveal_round(session, draw, round_, server_entropy(), "server", ctx)
+        digests = {seat.specialty: _groups_of(session, [round_.id])[round_.id][0].pool_digest}
+        entropy_note = {"kind": "server", "value": round_.entropy, "by": "server"}
         chosen = int(result.selected[0])
         supplementary = {
             "seed_commitment": round_.seed_commitment,
             "pool_digests": digests,
+            "entropy": entropy_note,
             "results": {result.key: [list(result.selected), list(result.backups)]},
         }
     seat.active = False
@@ -1606,7 +1983,12 @@ def _sealed_draws(
     }
 
 
-audit.seal_entries_of("draw", _sealed_draws)
+# The commitment and a void stay public; entries naming experts wait for the unseal.
+audit.seal_entries_of(
+    "draw",
+    _sealed_draws,
+    actions=("draw.create", "draw.reveal", "draw.replace", "draw.replace_failed", "draw.feedback"),
+)
 
 
 __all__ = [
@@ -1616,6 +1998,9 @@ __all__ = [
     "draw_experts",
     "draw_view",
     "lock_experts",
+    "settings_from",
+    "supply_entropy",
+    "void_draw",
     "open_draw",
     "own_draw",
     "record_feedback",

@@ -112,6 +112,12 @@ class Draw(Base):
     window_end: Mapped[datetime] = mapped_column(DateTime)
     # Names, exclusions and seeds are sealed to everyone but the centre until then.
     unseal_at: Mapped[datetime] = mapped_column(DateTime)
+    # committed (awaiting entropy), drawn, or void (作废, with reason and basis)
+    state: Mapped[str] = mapped_column(String(12), server_default="drawn")
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    void_basis: Mapped[str | None] = mapped_column(Text)
+    voided_by: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
@@ -125,9 +131,21 @@ class DrawRound(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     draw_id: Mapped[int] = mapped_column(ForeignKey("draws.id"))
     number: Mapped[int] = mapped_column(Integer)
+    # v1: commitment = SHA-256(seed); v2: commit, then reveal (see experts.draw).
+    scheme: Mapped[str] = mapped_column(String(4), server_default="v1")
     seed_commitment: Mapped[str] = mapped_column(String(64))
-    # Hex of the 32-byte seed; shown only after the unseal time.
-    seed: Mapped[str] = mapped_column(String(64))
+    # Hex of the 32-byte seed (None until revealed); shown only after the unseal time.
+    seed: Mapped[str | None] = mapped_column(String(64))
+    # v2: the committed secret, the request's digest, and the entropy supplied after it.
+    server_secret: Mapped[str | None] = mapped_column(String(64))
+    request_digest: Mapped[str | None] = mapped_column(String(64))
+    entropy_kind: Mapped[str | None] = mapped_column(String(12))
+    entropy_name: Mapped[str | None] = mapped_column(String(300))
+    entropy: Mapped[str | None] = mapped_column(Text)
+    entropy_by: Mapped[str | None] = mapped_column(String(200))
+    entropy_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Experts of the committed pools another draw took before the reveal, with why.
+    withdrawn: Mapped[Any] = mapped_column(JSON, nullable=True)
     reason: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime)
 

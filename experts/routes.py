@@ -12,6 +12,8 @@ from experts.schemas import (
     DrawListItemSchema,
     DrawQuerySchema,
     DrawSchema,
+    DrawStateSchema,
+    EntropyInSchema,
     ExpertInSchema,
     ExpertListItemSchema,
     ExpertPatchSchema,
@@ -34,6 +36,7 @@ from experts.schemas import (
     SpecialtyNodeSchema,
     StatusInSchema,
     VerificationSchema,
+    VoidInSchema,
 )
 from trading.auth import access, principal
 from trading.db import get_session, storable_id
@@ -47,10 +50,7 @@ DRAW_READERS = ("centre", "auditor", "regulator")
 
 
 def _settings() -> draws.DrawSettings:
-    return draws.DrawSettings(
-        monthly_cap=current_app.config["DRAW_MONTHLY_CAP"],
-        lookback_years=current_app.config["DRAW_EMPLOYMENT_LOOKBACK_YEARS"],
-    )
+    return draws.settings_from(current_app.config)
 
 
 def _in_range(identifier: int, what: str, rule: str) -> int:
@@ -253,6 +253,41 @@ def verify_draw(draw_id):
     """Recompute the draw from its record: seed vs commitment, pools vs digests, order."""
     draw, _ = _open(draw_id)
     return draws.verify_draw(get_session(), draw)
+
+
+@blp.route("/draws/<int:draw_id>/entropy", methods=["POST"])
+@access(blp, "centre", "regulator")
+@blp.arguments(EntropyInSchema)
+@blp.response(200, DrawStateSchema)
+@_not_found("Unknown draw, or another centre's")
+@_conflict("The draw is not awaiting entropy, or its window has ended")
+@_invalid()
+@_bad_request
+def supply_entropy(data, draw_id):
+    """Supply the entropy of a committed draw, which reveals it: the supervising regulator
+    (kind supervisor) or the centre with the announced public numbers (kind public)."""
+    who = principal()
+    _in_range(draw_id, "draw", "draws.exists")
+    draw = draws.supply_entropy(get_session(), draw_id, data, who.role, who.org, _settings())
+    return draws.draw_state(get_session(), draw)
+
+
+@blp.route("/draws/<int:draw_id>/void", methods=["POST"])
+@access(blp, "centre")
+@blp.arguments(VoidInSchema)
+@blp.response(200, DrawStateSchema)
+@_not_found("Unknown draw, or another centre's")
+@_conflict("Already void")
+@_invalid()
+@_bad_request
+def void(data, draw_id):
+    """Void (作废) a draw with a reason and its basis (centre); the tender may then be drawn
+    again, and every draw it had stays listed."""
+    session = get_session()
+    who = principal()
+    _in_range(draw_id, "draw", "draws.exists")
+    draw = draws.own_draw(session, draw_id, who.role, who.org)
+    return draws.draw_state(session, draws.void_draw(session, draw, data))
 
 
 @blp.route("/draws/<int:draw_id>/replacements", methods=["POST"])

@@ -6,6 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from credit.scope import SECTORS
+from experts.draw import ENTROPY_KINDS
 from experts.models import ATTENDANCE, CONDUCT, EXPERT_STATUSES, REPLACEMENT_REASONS
 from experts.services import EXPERT_RELATION_KINDS
 from trading.db import MAX_ID
@@ -204,6 +205,38 @@ class ExternalProjectSchema(ma.Schema):
     note = fields.String(validate=validate.Length(max=2000))
 
 
+class EntropySourceSchema(ma.Schema):
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(ENTROPY_KINDS),
+        metadata={
+            "description": "supervisor (the regulator present types it), public (a source "
+            "named in advance), server (development only)"
+        },
+    )
+    name = fields.String(
+        validate=validate.Length(min=1, max=300),
+        metadata={"description": "public: the source, e.g. 福彩3D 2026-12-05 draw"},
+    )
+
+
+class EntropyInSchema(ma.Schema):
+    value = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "The supervisor's text, or the public source's numbers"},
+    )
+
+
+class VoidInSchema(ma.Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    basis = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "The decision or rule that voids the draw (作废依据)"},
+    )
+
+
 class DrawInSchema(ma.Schema):
     tender_ref = fields.String(
         required=True,
@@ -212,6 +245,10 @@ class DrawInSchema(ma.Schema):
             "description": "A tender registered here (POST /tenders), open and run by the "
             "drawing centre; its tenderee, agency and bidders become the draw's parties"
         },
+    )
+    entropy = fields.Nested(
+        EntropySourceSchema,
+        metadata={"description": "Who supplies the entropy; the centre's configuration by default"},
     )
     external_project = fields.Nested(
         ExternalProjectSchema,
@@ -315,9 +352,24 @@ class RoundRecordSchema(ma.Schema):
         required=True, metadata={"description": "0: the draw; then supplementary"}
     )
     reason = fields.String(required=True)
-    seed_commitment = fields.String(required=True, metadata={"description": "hex SHA-256(seed)"})
+    scheme = fields.String(
+        required=True, metadata={"description": "v1: SHA-256(seed); v2: commit, then reveal"}
+    )
+    seed_commitment = fields.String(
+        required=True, metadata={"description": "Published before anyone is chosen (v2)"}
+    )
     seed = fields.String(
         required=True, allow_none=True, metadata={"description": "After unsealing"}
+    )
+    server_secret = fields.String(allow_none=True, metadata={"description": "After unsealing"})
+    request_digest = fields.String(allow_none=True)
+    entropy = fields.Dict(
+        allow_none=True,
+        metadata={"description": "kind, name, value (after the reveal), development_only"},
+    )
+    withdrawn = fields.List(
+        fields.Integer(),
+        metadata={"description": "Taken by another draw between commitment and reveal"},
     )
     created_at = UtcDateTime(required=True)
     groups = fields.List(fields.Nested(GroupRecordSchema), required=True)
@@ -365,6 +417,19 @@ class DrawSchema(ma.Schema):
     id = fields.Integer(required=True)
     tender_ref = fields.String(required=True)
     external_project = fields.Nested(ExternalProjectSchema, allow_none=True)
+    state = fields.String(
+        required=True, metadata={"description": "committed (awaiting entropy), drawn, void"}
+    )
+    commitment = fields.String(
+        required=True, metadata={"description": "The round-0 commitment, public from the start"}
+    )
+    entropy = fields.Dict(required=True, metadata={"description": "kind and name of its source"})
+    void = fields.Dict(allow_none=True, metadata={"description": "at, reason, basis, by"})
+    tender_draws = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "Every draw this tender ever had: id, state, void reason"},
+    )
     centre = fields.String(required=True)
     window = fields.Nested(WindowOutSchema, required=True)
     unseal_at = UtcDateTime(required=True)
@@ -380,6 +445,15 @@ class DrawSchema(ma.Schema):
     )
     request = fields.Dict(metadata={"description": "After unsealing"})
     feedback = fields.List(fields.Nested(FeedbackRecordSchema))
+
+
+class DrawStateSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    tender_ref = fields.String(required=True)
+    state = fields.String(required=True)
+    commitment = fields.String(required=True)
+    entropy = fields.Dict(required=True)
+    void = fields.Dict(allow_none=True)
 
 
 class DrawListItemSchema(ma.Schema):
@@ -400,6 +474,13 @@ class RoundVerificationSchema(ma.Schema):
     pools_match = fields.Boolean(required=True, allow_none=True)
     pool_digests = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     mismatched_groups = fields.List(fields.String(), required=True)
+    scheme = fields.String(required=True)
+    revealed = fields.Boolean(metadata={"description": "v2: the entropy was supplied"})
+    entropy = fields.Dict(
+        allow_none=True,
+        metadata={"description": "Its source; development_only for server entropy"},
+    )
+    withdrawn = fields.List(fields.Integer(), required=True)
 
 
 class ChainCheckSchema(ma.Schema):

@@ -245,7 +245,7 @@ def _write_pending(session: Session) -> None:
 #: (session, target ids, reader's role, reader's organisation) -> {target id: unseal time}
 #: for the targets whose content this reader may not see yet.
 Sealer = Callable[[Session, Sequence[str], str | None, str | None], dict[str, datetime]]
-_SEALERS: dict[str, Sealer] = {}
+_SEALERS: dict[str, tuple[Sealer, frozenset[str] | None]] = {}
 
 _COLUMNS = (
     "seq",
@@ -263,10 +263,19 @@ _COLUMNS = (
 )
 
 
-def seal_entries_of(target_type: str, sealer: Sealer) -> None:
-    """Let a domain keep the content of its entries from readers until it unseals (a draw's
-    experts until the end of evaluation)."""
-    _SEALERS[target_type] = sealer
+def seal_entries_of(target_type: str, sealer: Sealer, actions: Sequence[str] | None = None) -> None:
+    """Let a domain keep the content of its entries (of these ``actions``, or all) from
+    readers until it unseals (a draw's experts until the end of evaluation)."""
+    _SEALERS[target_type] = (sealer, None if actions is None else frozenset(actions))
+
+
+def _sealable(entry: AuditEntry) -> bool:
+    found = _SEALERS.get(entry.target_type)
+    return (
+        found is not None
+        and entry.target_id is not None
+        and (found[1] is None or entry.action in found[1])
+    )
 
 
 def entries_for_reader(
@@ -278,17 +287,17 @@ def entries_for_reader(
     ``prev_hash`` links now and check a redacted entry's ``digest`` once it unseals."""
     wanted: dict[str, set[str]] = {}
     for entry in entries:
-        if entry.target_type in _SEALERS and entry.target_id is not None:
+        if _sealable(entry):
             wanted.setdefault(entry.target_type, set()).add(entry.target_id)
     sealed = {
         (target_type, target_id): until
         for target_type, ids in wanted.items()
-        for target_id, until in _SEALERS[target_type](session, sorted(ids), role, org).items()
+        for target_id, until in _SEALERS[target_type][0](session, sorted(ids), role, org).items()
     }
     shown = []
     for entry in entries:
         view = {column: getattr(entry, column) for column in _COLUMNS}
-        until = sealed.get((entry.target_type, entry.target_id))
+        until = sealed.get((entry.target_type, entry.target_id)) if _sealable(entry) else None
         view["redacted"] = until is not None
         view["sealed_until"] = until
         if until is not None:

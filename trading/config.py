@@ -48,6 +48,11 @@ class Config:
     # Expert draws
     DRAW_MONTHLY_CAP: int = 6
     DRAW_EMPLOYMENT_LOOKBACK_YEARS: int = 3
+    # Entropy of a draw after its commitment: "supervisor" (the regulator present types it),
+    # "public" (a source named in advance) or "server" (development only, marked so).
+    DRAW_ENTROPY: str = "server"
+    # Per centre, overriding DRAW_ENTROPY: "USCC=supervisor,USCC=public".
+    DRAW_ENTROPY_BY_CENTRE: str = ""
     # Long work (trading/jobs.py): "queue" (procrastinate on PostgreSQL, run by
     # `flask --app wsgi worker`), "inprocess" (a thread of the web worker), or "auto": the
     # queue on PostgreSQL, in-process on SQLite. JOB_ATTEMPTS: runs of a job whose database

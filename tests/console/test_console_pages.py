@@ -206,6 +206,19 @@ def test_a_draw_form_with_mistakes_comes_back_with_field_reasons(signed_in, worl
     assert 'value="X"' in response.text  # what was typed stays
 
 
+def test_a_draw_shows_its_commitment_and_is_voided_with_a_reason(signed_in, world):
+    centre = signed_in("centre")
+    where = _draw(centre, world)
+    page = centre.get(where).text
+    assert 'id="draw-commitment"' in page and 'id="void-form"' in page
+    refused = centre.post(f"{where}/void", {"reason": "监督人未到场"})
+    assert refused.status_code == 422
+    voided = centre.post(f"{where}/void", {"reason": "监督人未到场", "basis": "公管办〔2026〕12号"})
+    assert voided.status_code == 303
+    page = centre.get(where).text
+    assert "监督人未到场" in page and 'id="void-form"' not in page
+
+
 def test_replacing_an_expert_follows_the_committed_backup_order(signed_in, world):
     centre = signed_in("centre")
     where = _draw(centre, world)

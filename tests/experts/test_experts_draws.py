@@ -106,18 +106,23 @@ def test_the_audit_trail_does_not_leak_a_sealed_draw(drawn, client, tokens, at):
         return page.get_json()["items"]
 
     for role in ("auditor", "admin"):
-        entries = draw_entries(role)
-        assert [e["action"] for e in entries] == ["draw.create", "draw.replace"]
-        for entry in entries:
+        commit, *named = draw_entries(role)
+        # The commitment is public from the start; it names nobody.
+        assert commit["action"] == "draw.commit" and commit["redacted"] is False
+        assert commit["after"]["seed_commitment"] == drawn["commitment"]
+        assert set(commit["after"]) >= {"pool_digests", "request_digest", "entropy"}
+        assert "results" not in commit["after"]
+        assert [e["action"] for e in named] == ["draw.reveal", "draw.replace"]
+        for entry in named:
             assert entry["redacted"] is True and len(entry["hash"]) == 64
             assert entry["before"] is None and entry["after"] is None
             assert entry["sealed_until"]
     assert client.get("/api/v1/audit/verification", headers=tokens["auditor"]).get_json()["ok"]
 
     at(when(drawn, "end") + timedelta(minutes=1))
-    [created, replaced] = draw_entries("auditor")
-    assert created["redacted"] is False
-    assert created["after"]["results"]["A0101"][0] == [
+    [_, revealed, replaced] = draw_entries("auditor")
+    assert revealed["redacted"] is False
+    assert revealed["after"]["results"]["A0101"][0] == [
         str(e["id"]) for e in drawn["experts"] if e["specialty"] == "A0101"
     ]
     assert replaced["after"]["old"] == seated
@@ -219,8 +224,8 @@ def test_tampering_with_the_record_breaks_verification(tampering, drawn, session
 def test_verification_checks_the_record_against_the_audit_chain(
     tampered, drawn, session, client, tokens
 ):
-    """An insider rewrites the record consistently (a new seed, its commitment and the draw
-    it gives): the record agrees with itself, the chain remembers the original."""
+    """An insider rewrites the record consistently (a new secret, its commitment, the seed
+    and the draw they give): the record agrees with itself, the chain remembers."""
     group = _group(session, drawn["id"])
     round_id = group.round_id
     expected = {
@@ -230,18 +235,31 @@ def test_verification_checks_the_record_against_the_audit_chain(
         "replacement": ["replacements"],
     }[tampered]
     if tampered == "redrawn":
-        seed = bytes(range(32))
-        groups = [
-            engine.SeatGroup(g.specialty, tuple(g.pool), g.seats, g.backups_requested)
-            for g in session.scalars(
+        round_ = session.get(DrawRound, round_id)
+        draw = session.get(Draw, drawn["id"])
+        secret = bytes(range(32))
+        stored = list(
+            session.scalars(
                 select(DrawGroup).where(DrawGroup.round_id == round_id).order_by(DrawGroup.position)
             )
+        )
+        groups = [
+            engine.SeatGroup(g.specialty, tuple(g.pool), g.seats, g.backups_requested)
+            for g in stored
         ]
+        commitment = engine.round_commitment(
+            secret,
+            [(g.specialty, g.pool_digest) for g in stored],
+            engine.request_digest(draw.request),
+        )
+        seed = engine.derive_seed(secret, round_.entropy)
         _tamper(
             session,
-            "UPDATE draw_rounds SET seed = :s, seed_commitment = :c WHERE id = :id",
+            "UPDATE draw_rounds SET server_secret = :x, seed = :s, seed_commitment = :c"
+            " WHERE id = :id",
+            x=secret.hex(),
             s=seed.hex(),
-            c=engine.commitment(seed),
+            c=commitment,
             id=round_id,
         )
         for position, result in enumerate(engine.draw(seed, groups)):
@@ -303,7 +321,7 @@ def test_verification_reports_the_chain_in_agreement(drawn, client, tokens):
     assert answer["match"] is True
     assert answer["chain"] == {
         "match": True,
-        "entries": 1,
+        "entries": 2,
         "entries_intact": True,
         "differs": [],
         "problems": [],

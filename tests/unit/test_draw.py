@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from experts import draw as engine
 from experts.draw import (
     DrawStream,
     GroupResult,
@@ -468,3 +469,18 @@ def test_draw_laws(seed, groups):
         seen.extend(result.selected + result.backups)
     assert len(seen) == len(set(seen)), "an expert was drawn twice"
     assert verify(seed, commitment(seed), groups, results)["match"] is True
+
+
+def test_the_commit_reveal_scheme_reproduces_its_test_vector():
+    secret = bytes(32)
+    pool = [str(i) for i in range(1, 11)]
+    request = engine.request_digest({"tender_ref": "T-1"})
+    assert request == "13d8ad14bb836cfded732ea60f1d5716e8cd59b0f2ad45c359d9c3c47c1f9cf8"
+    assert engine.round_commitment(secret, [("A0101", engine.pool_digest(pool))], request) == (
+        "176e6c30c0ad51a8b7fae61d102ea8c71c8bcc3452a50624c089035ec6e49b6a"
+    )
+    seed = engine.derive_seed(secret, " 05 12 17 23 31\n")  # surrounding white space ignored
+    assert seed.hex() == "b269d50ff42e6c2a1903001dea1c827855bf6c87c1f01c6f1786e6e90e38014d"
+    [result] = engine.draw(seed, [engine.SeatGroup("A0101", pool, 3, 2)])
+    assert (result.selected, result.backups) == (("1", "3", "7"), ("2", "8"))
+    assert engine.derive_seed(secret, "05 12 17 23 32") != seed

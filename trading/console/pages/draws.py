@@ -18,7 +18,13 @@ from sqlalchemy import select
 from credit.scope import SECTORS
 from experts import draws as draw_service
 from experts.models import ATTENDANCE, CONDUCT, REPLACEMENT_REASONS, Draw
-from experts.schemas import DrawInSchema, FeedbackInSchema, ReplacementInSchema
+from experts.schemas import (
+    DrawInSchema,
+    EntropyInSchema,
+    FeedbackInSchema,
+    ReplacementInSchema,
+    VoidInSchema,
+)
 from trading import clock
 from trading import services as tenders_service
 from trading.console.blueprint import console, translate
@@ -43,10 +49,7 @@ _SPLIT = re.compile(r"[\s,，;；]+")
 
 
 def settings() -> draw_service.DrawSettings:
-    return draw_service.DrawSettings(
-        monthly_cap=current_app.config["DRAW_MONTHLY_CAP"],
-        lookback_years=current_app.config["DRAW_EMPLOYMENT_LOOKBACK_YEARS"],
-    )
+    return draw_service.settings_from(current_app.config)
 
 
 def _opened(draw_id: int) -> tuple[Draw, str]:
@@ -209,6 +212,37 @@ def draw_replace(draw_id: int) -> Any:
     flash(
         translate("draws.replaced", seat=replacement.seat, expert=replacement.new_expert_id), "ok"
     )
+    return redirect(url_for("console.draw", draw_id=draw_id), code=303)
+
+
+@console.route("/draws/<int:draw_id>/void", methods=["POST"])
+@page("centre")
+def draw_void(draw_id: int) -> Any:
+    draw = _owned(draw_id)
+    try:
+        data = VoidInSchema().load(nest(form_fields()))
+        draw_service.void_draw(get_session(), draw, data)
+    except ma.ValidationError as error:
+        return _show(draw_id, flatten_errors(error.messages), 422)
+    except ServiceError as error:
+        return _show(draw_id, refusal(error), error.code)
+    flash(translate("draws.voided"), "ok")
+    return redirect(url_for("console.draw", draw_id=draw_id), code=303)
+
+
+@console.route("/draws/<int:draw_id>/entropy", methods=["POST"])
+@page("centre")
+def draw_entropy(draw_id: int) -> Any:
+    """The announced numbers of the public source named in the request (kind public)."""
+    me = user()
+    try:
+        data = EntropyInSchema().load(nest(form_fields()))
+        draw_service.supply_entropy(get_session(), draw_id, data, me.role, me.org, settings())
+    except ma.ValidationError as error:
+        return _show(draw_id, flatten_errors(error.messages), 422)
+    except ServiceError as error:
+        return _show(draw_id, refusal(error), error.code)
+    flash(translate("draws.revealed"), "ok")
     return redirect(url_for("console.draw", draw_id=draw_id), code=303)
 
 
