@@ -25,6 +25,9 @@ Rules (each reason names its ``rule``):
     publicity period. Bars expert.
 ``credit.expert_serious_record``
     Any serious negative record in its publicity period. Bars expert.
+``credit.subject_ended``
+    The organisation was deregistered (注销) or its licence revoked (吊销) on or before the
+    date (credit/lifecycle.py). Bars bid and agency.
 ``credit.subject_kind``
     The subject cannot act in that capacity: a bid needs an organisation (USCC), an
     agency a subject registered as ``agency``, an expert a person (resident ID number).
@@ -173,7 +176,8 @@ def _records_stmt(subject_filter):
 # expression, a third less work for PostgreSQL); by USCC or ID number the subject is found
 # once and joined.
 _FACTS_SQL = """
-{with_subject}SELECT 's', id, kind, uscc, id_number, NULL, NULL, NULL, NULL FROM {subjects}
+{with_subject}SELECT 's', id, kind, uscc, id_number,
+       CASE WHEN ended_on <= {on} THEN ended_on END, NULL, end_kind, NULL FROM {subjects}
 UNION ALL
 SELECT 'l', l.id, l.kind, l.sectors, l.regions, l.starts_on, l.ends_on, l.basis_authority,
        l.basis_document_no
@@ -206,7 +210,8 @@ def _facts_sql(postgres: bool, key: str) -> str:
             on=on,
         )
     return _FACTS_SQL.format(
-        with_subject="WITH the_subject AS (SELECT id, kind, uscc, id_number FROM subjects "
+        with_subject="WITH the_subject AS (SELECT id, kind, uscc, id_number, ended_on, end_kind "
+        "FROM subjects "
         f"WHERE uscc = {ref} OR id_number = {ref})\n",
         subjects="the_subject",
         join_subject="JOIN the_subject s ON s.id = l.subject_id",
@@ -229,6 +234,8 @@ class _SubjectFacts(NamedTuple):
     kind: str
     uscc: str | None
     id_number: str | None
+    ended_on: date | None = None  # only when it ended on or before the date asked about
+    end_kind: str | None = None
 
 
 class _ListingFacts(NamedTuple):
@@ -281,6 +288,10 @@ def _kind_reason(kind: str, has_uscc: bool, has_id_number: bool, purpose: str) -
     return None
 
 
+#: An organisation that ceased to exist in law neither bids nor acts as agency.
+_BARRED_WHEN_ENDED = frozenset({"bid", "agency"})
+
+
 def _decide(
     subject_row: Any,
     listings: list,
@@ -295,6 +306,15 @@ def _decide(
     )
     if kind_reason:
         reasons.append(kind_reason)
+    if subject_row.ended_on is not None and purpose in _BARRED_WHEN_ENDED:
+        how = "deregistered (注销)" if subject_row.end_kind == "deregistered" else "revoked (吊销)"
+        reasons.append(
+            Reason(
+                "credit.subject_ended",
+                f"The organisation was {how} on {subject_row.ended_on.isoformat()}.",
+                {"ended_on": subject_row.ended_on.isoformat(), "end_kind": subject_row.end_kind},
+            )
+        )
     for row in sorted(listings, key=lambda r: (r.starts_on, r.id)):
         if purpose not in _BARRED_BY_LISTING[row.kind]:
             continue
@@ -419,7 +439,7 @@ def _facts(reader: gate.Reader, key: str, value: Any, on: date):
     for row in rows:
         tag = row[0]
         if tag == "s":
-            subject = _SubjectFacts(row[1], row[2], row[3], row[4])
+            subject = _SubjectFacts(row[1], row[2], row[3], row[4], _day(row[5]), row[7])
         elif tag == "l":
             listings.append(
                 _ListingFacts(
@@ -460,11 +480,15 @@ def eligibility_many(
     records: dict[int, list] = {}
     for chunk in chunks:
         for row in session.execute(
-            select(Subject.id, Subject.kind, Subject.uscc, Subject.id_number).where(
-                _id_in(Subject.id, chunk, postgres)
+            select(
+                Subject.id, Subject.kind, Subject.uscc, Subject.id_number,
+                Subject.ended_on, Subject.end_kind,
+            ).where(_id_in(Subject.id, chunk, postgres))
+        ):  # fmt: skip
+            ended = row.ended_on if row.ended_on is not None and row.ended_on <= on else None
+            subjects[row.id] = _SubjectFacts(
+                row.id, row.kind, row.uscc, row.id_number, ended, row.end_kind
             )
-        ):
-            subjects[row.id] = row
         for row in session.execute(
             _listings_stmt(_id_in(Listing.subject_id, chunk, postgres)), {"on": on}
         ):

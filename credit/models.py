@@ -53,6 +53,24 @@ class Subject(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     source_platform: Mapped[str | None] = mapped_column(String(60))
     source_id: Mapped[str | None] = mapped_column(String(120))
+    # Added by 0053_subject_lifecycle: the day an organisation ceased to exist in law, and how
+    # (deregistered 注销 / revoked 吊销); from that day it cannot bid or act as agency.
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    end_kind: Mapped[str | None] = mapped_column(String(12))
+
+
+class SubjectName(Base):
+    """A name a subject used before (曾用名), kept searchable after a rename."""
+
+    __tablename__ = "subject_names"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subjects.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    until: Mapped[date] = mapped_column(Date)  # the last day it was the subject's name
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Relation(Base):

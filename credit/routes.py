@@ -15,7 +15,7 @@ from datetime import date
 from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
 
-from credit import cases, gate, screening, services
+from credit import cases, gate, lifecycle, screening, services
 from credit.eligibility import PURPOSES, eligibility_of
 from credit.exchange import csv_encoding, detect_format, import_rows, read_feed, read_rows
 from credit.identifiers import mask_name, mask_resident_id
@@ -134,6 +134,7 @@ def get_subject(ref: str):
     session = get_session()
     subject = services.resolve_subject(session, ref)
     out = dump_subject(subject, unmask=_unmask())
+    out["former_names"] = lifecycle.former_names(session, subject.id)
     from sqlalchemy import select
 
     names = dict(

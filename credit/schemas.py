@@ -267,6 +267,12 @@ class ChangesQuerySchema(ma.Schema):
 # --- answers -------------------------------------------------------------------------
 
 
+class FormerNameSchema(ma.Schema):
+    name = fields.String(required=True)
+    until = fields.Date(required=True, metadata={"description": "Last day of this name"})
+    reason = fields.String(allow_none=True)
+
+
 class SubjectSchema(ma.Schema):
     id = fields.Integer()
     kind = fields.String()
@@ -281,6 +287,13 @@ class SubjectSchema(ma.Schema):
         metadata={"description": "Name similarity 0-100, in a search by name (rapidfuzz)"}
     )
     created_at = UtcDateTime()
+    ended_on = fields.Date(
+        allow_none=True, metadata={"description": "Deregistered or revoked on (注销/吊销)"}
+    )
+    end_kind = fields.String(allow_none=True, metadata={"enum": ["deregistered", "revoked"]})
+    former_names = fields.List(
+        fields.Nested(FormerNameSchema), metadata={"description": "曾用名, newest first"}
+    )
 
 
 class RelationSchema(ma.Schema):
@@ -494,6 +507,7 @@ def dump_subject(subject: Subject, *, unmask: bool = False, public: bool = False
         else None
     )
     out["created_at"] = subject.created_at
+    out["ended_on"], out["end_kind"] = subject.ended_on, subject.end_kind
     return out
 
 

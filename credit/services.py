@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from credit import changes
 from credit.categories import repair_error
 from credit.identifiers import InvalidIdentifier, mask_resident_id, validate_resident_id
-from credit.models import CreditRecord, Listing, ListingLift, Relation, Subject
+from credit.models import CreditRecord, Listing, ListingLift, Relation, Subject, SubjectName
 from credit.names import name_key, rank
 from credit.scope import covering_regions, pack
 from credit.validate import (
@@ -167,6 +167,14 @@ def search_subjects(session: Session, q: str | None = None, kind: str | None = N
         ]
         if key := name_key(q):
             conditions.append(Subject.name_key.like(f"%{_like_escaped(key)}%", escape="\\"))
+            # Former names (曾用名) find the subject too.
+            conditions.append(
+                Subject.id.in_(
+                    select(SubjectName.subject_id).where(
+                        SubjectName.name_key.like(f"%{_like_escaped(key)}%", escape="\\")
+                    )
+                )
+            )
         if q.isdigit() and len(q) < 12:
             conditions.append(Subject.id == int(q))
         stmt = stmt.where(or_(*conditions))

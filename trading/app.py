@@ -109,6 +109,7 @@ class _Api(Api):
 
 def _register_api(app: Flask) -> None:
     from credit.cases_routes import blp as cases_blp
+    from credit.lifecycle_routes import blp as lifecycle_blp
     from credit.routes import blp as credit_blp
     from credit.routes import public_blp
     from experts.routes import blp as experts_blp
@@ -145,6 +146,7 @@ def _register_api(app: Flask) -> None:
         ops_blp,
         credit_blp,
         cases_blp,
+        lifecycle_blp,
         public_blp,
         experts_blp,
         trading_blp,
