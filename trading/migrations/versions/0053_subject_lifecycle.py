@@ -1,7 +1,7 @@
 """subjects.ended_on/end_kind (注销/吊销) and subject_names (曾用名)
 
 Revision ID: 0053_subject_lifecycle
-Revises: 0052_credit_cases
+Revises: 0025_draw_commit_reveal
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0053_subject_lifecycle"
-down_revision = "0052_credit_cases"
+down_revision = "0025_draw_commit_reveal"
 branch_labels = None
 depends_on = None
 
