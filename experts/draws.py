@@ -972,7 +972,8 @@ def _request_json(data: dict[str, Any], ctx: Context) -> dict[str, Any]:
         "regulators": list(ctx.parties.regulators),
         "sector": ctx.sector,
         "region": ctx.region,
-        "window": {"start": ctx.start.isoformat(), "end": ctx.end.isoformat()},
+        # As on the wire (RFC 3339 with offset): the request is shown in the draw record.
+        "window": {"start": _wire(ctx.start), "end": _wire(ctx.end)},
         "seats": [
             {
                 "specialty": s["specialty"],

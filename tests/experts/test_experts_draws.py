@@ -593,3 +593,13 @@ def test_feedback_writes_the_credit_record_that_bars_the_next_draw(
     next_draw = client.post("/api/v1/draws", json=later, headers=tokens["centre"])
     assert next_draw.status_code == 201, next_draw.get_json()
     assert next_draw.get_json()["rounds"][0]["groups"][0]["excluded"] == {"draws.penalty": 1}
+
+
+def test_the_draw_record_s_request_carries_instants_with_their_offset(drawn, client, tokens):
+    # An auditor reads the whole record after the unseal time, request included.
+    unsealed = when(drawn, "end") + timedelta(hours=1)
+    with clock.frozen(unsealed):
+        record = client.get(f"/api/v1/draws/{drawn['id']}", headers=tokens["auditor"])
+    assert record.status_code == 200, record.get_json()
+    window = record.get_json()["request"]["window"]
+    assert window["start"].endswith("+00:00") and window["end"].endswith("+00:00"), window
