@@ -234,7 +234,176 @@ def run_market(market: str, workdir: Path, base_url: str | None) -> dict:
             "named": len(members),
         }
     result["screens"] = baselines
+    result["learned"] = simulate_reviews(url, tender_label, firm_label, tenders)
+    if any(a[2] == "open" for a in alerts):
+        result["learned_tenders_only"] = simulate_reviews(
+            url, tender_label, firm_label, tenders, alerts=0
+        )
+    if any(f is None or "error" in f for f in result["learned"]["folds"]):
+        result["learned_low"] = simulate_reviews(
+            url, tender_label, firm_label, tenders, min_reviews=LOW_THRESHOLD
+        )
     return result
+
+
+#: Reviews the benchmark simulates: the top alerts by score, and a share of tenders.
+REVIEWED_ALERTS = 20
+REVIEWED_SHARE = 0.2
+REVIEW_SEED = 20_261_204
+#: The review threshold a market too small for the service's is re-run with (bench only).
+LOW_THRESHOLD = 5
+
+
+def simulate_reviews(
+    url: str,
+    tender_label: dict,
+    firm_label: dict,
+    tenders: dict,
+    min_reviews: int | None = None,
+    alerts: int = REVIEWED_ALERTS,
+) -> dict:
+    """Auditors review with the labels, the model scores the rest; folds by tender.
+
+    In each of five rounds an auditor reviews the :data:`REVIEWED_ALERTS` top-scored alerts
+    (confirmed when at least half of the members are cartel firms, else dismissed) and one
+    fifth of the tenders (a fixed-seed partition, so every tender is reviewed in exactly one
+    round), through the service's own review functions; the service trains its model
+    (``training.train``) and scores what nobody reviewed. Each round is rolled back. The
+    tender AUC is measured on the tenders without any label (the rest of the 80 %), for the
+    learned score and, on the same tenders, for the unsupervised suspicion; the firm
+    precision / recall / F1 count as named the firms the model scores at 0.5 or more and
+    the members of confirmed alerts. Markets with real dates are also trained on reviews of
+    the earlier half (a random 40 % of it, 20 % of all) and scored on the later half.
+
+    ``alerts`` is how many top alerts are reviewed (0: tender verdicts only, so that every
+    evaluated tender is out of sample). ``min_reviews`` lowers the service's threshold of
+    reviews of each kind, for this run only (a market too small to reach it shows what the
+    model would do).
+    """
+    from sqlalchemy import select
+
+    from trading.app import create_app
+    from trading.collusion import services, training
+    from trading.collusion.models import Alert, LearnedFirmScore, LearnedTenderScore
+    from trading.db import database
+    from trading.models import Tender
+
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "TESTING": True})
+    db = database(app)
+    refs = sorted(tender_label)
+    shuffled = list(refs)
+    random.Random(REVIEW_SEED).shuffle(shuffled)
+    rounds = [sorted(shuffled[i::5]) for i in range(5)]
+    positives = {u for u, y in firm_label.items() if y}
+    suspicion = {r: t["suspicion"] for r, t in tenders.items()}
+
+    def one_round(reviewed: list[str], scored: list[str] | None = None) -> dict | None:
+        session = db.session()
+        session.info["actor"] = "bench:auditor"
+        try:
+            top = session.scalars(
+                select(Alert)
+                .where(Alert.status == "open")
+                .order_by(Alert.score.desc(), Alert.id)
+                .limit(alerts)
+            ).all()
+            for alert in top:
+                cartel = sum(1 for m in alert.members if firm_label.get(m))
+                decision = "confirm" if 2 * cartel >= len(alert.members) else "dismiss"
+                services.review_alert(
+                    session, alert.id, {"decision": decision, "note": "bench"}, reviewer="bench"
+                )
+            for ref in reviewed:
+                verdict = "collusive" if tender_label[ref] else "competitive"
+                training.review_tender(
+                    session, ref, {"verdict": verdict, "note": "bench"}, reviewer="bench"
+                )
+            labels = training.review_labels(session)
+            try:
+                made = training.train(session)
+            except Exception as error:  # too few reviews: the unsupervised score stands
+                return {"error": str(error)}
+            learned = dict(
+                session.execute(
+                    select(Tender.ref, LearnedTenderScore.score).join(
+                        LearnedTenderScore, LearnedTenderScore.tender_id == Tender.id
+                    )
+                ).all()
+            )
+            firm_scores = dict(
+                session.execute(
+                    select(Subject.uscc, LearnedFirmScore.score).join(
+                        LearnedFirmScore, LearnedFirmScore.subject_id == Subject.id
+                    )
+                ).all()
+            )
+            confirmed = {
+                m
+                for a in session.scalars(select(Alert).where(Alert.status == "confirmed"))
+                for m in a.members
+            }
+        finally:
+            session.rollback()
+            session.close()
+        own = set(reviewed)
+        keep = [r for r in (scored or refs) if r not in own and r in learned]
+        blind = [r for r in keep if r not in labels.by_ref]
+        y = [tender_label[r] for r in keep]
+        y_blind = [tender_label[r] for r in blind]
+        named = {u for u, s in firm_scores.items() if s >= 0.5} | confirmed
+        return {
+            "cv_auc": made["cv_auc"],
+            "training": made["training_tenders"],
+            "confirmed": made["confirmed"],
+            "dismissed": made["dismissed"],
+            "evaluated": len(keep),
+            "auc_learned": auc([learned[r] for r in keep], y),
+            "auc_unsupervised": auc([suspicion.get(r, 0.0) for r in keep], y),
+            "blind": len(blind),
+            "auc_learned_blind": auc([learned[r] for r in blind], y_blind),
+            "auc_unsupervised_blind": auc([suspicion.get(r, 0.0) for r in blind], y_blind),
+            "firm": prf(named, positives),
+        }
+
+    from credit.models import Subject
+
+    thresholds = (training.MIN_CONFIRMED, training.MIN_DISMISSED)
+    if min_reviews is not None:
+        training.MIN_CONFIRMED = training.MIN_DISMISSED = min_reviews
+    try:
+        with app.app_context():
+            return _rounds(db, refs, rounds, one_round, Tender)
+    finally:
+        training.MIN_CONFIRMED, training.MIN_DISMISSED = thresholds
+        db.dispose()
+
+
+def _rounds(db, refs, rounds, one_round, Tender) -> dict:
+    folds = [one_round(fold) for fold in rounds]
+    dated = None
+    dates = _tender_dates(db, Tender)
+    if len(set(dates.values())) > 1 and not _evenly_spaced(dates):
+        ordered = sorted(refs, key=lambda r: (dates[r], r))
+        early, late = ordered[: len(ordered) // 2], ordered[len(ordered) // 2 :]
+        picked = sorted(random.Random(REVIEW_SEED).sample(early, round(0.4 * len(early))))
+        dated = one_round(picked, scored=late)
+    return {"folds": folds, "dated": dated}
+
+
+def _tender_dates(db, tender_model) -> dict[str, object]:
+    from sqlalchemy import select
+
+    session = db.session()
+    try:
+        return dict(session.execute(select(tender_model.ref, tender_model.tender_date)).all())
+    finally:
+        session.close()
+
+
+def _evenly_spaced(dates: dict) -> bool:
+    """Italy's tenders have no dates: the converter spaces them one day apart in file order."""
+    days = sorted(d.toordinal() for d in dates.values())
+    return all(b - a == 1 for a, b in zip(days, days[1:], strict=False))
 
 
 def report(result: dict) -> None:
@@ -259,6 +428,52 @@ def report(result: dict) -> None:
         print(
             f"   {screen:10} {b['auc']:6.3f} {b['auc4']:6.3f} {'(15.0)':>7} "
             f"{b['named']:6d} {p:5.2f} {r:5.2f} {f:5.2f}"
+        )
+    print(
+        f"   reviews: top {REVIEWED_ALERTS} alerts and {REVIEWED_SHARE:.0%} of tenders per "
+        "round; AUC on the other tenders (all / those no review named)"
+    )
+    _report_learned(result.get("learned") or {})
+    if result.get("learned_tenders_only"):
+        print("   the same with tender verdicts only (no alert reviewed):")
+        _report_learned(result["learned_tenders_only"])
+    if result.get("learned_low"):
+        print(f"   the same with the review threshold lowered to {LOW_THRESHOLD} (bench only):")
+        _report_learned(result["learned_low"])
+
+
+def _report_learned(learned: dict) -> None:
+    print(
+        f"   {'round':10} {'learned':>7} {'unsup.':>7} {'scored':>6} {'blind':>7} {'unsup.':>7} "
+        f"{'n':>4} {'cv AUC':>7} {'+/-':>7} {'P':>5} {'R':>5} {'F1':>5}"
+    )
+    rows = [(f"fold {i + 1}", fold) for i, fold in enumerate(learned.get("folds", []))]
+    if learned.get("dated"):
+        rows.append(("later half", learned["dated"]))
+    for name, row in rows:
+        if row is None or "error" in row:
+            print(f"   {name:10} no model: {(row or {}).get('error', '')[:100]}")
+            continue
+        p, r, f = row["firm"]
+        cv = "n/a" if row["cv_auc"] is None else f"{row['cv_auc']:.3f}"
+        print(
+            f"   {name:10} {row['auc_learned']:7.3f} {row['auc_unsupervised']:7.3f} "
+            f"{row['evaluated']:6d} {row['auc_learned_blind']:7.3f} "
+            f"{row['auc_unsupervised_blind']:7.3f} {row['blind']:4d} {cv:>7} "
+            f"{row['confirmed']:>3}/{row['dismissed']:<3} {p:5.2f} {r:5.2f} {f:5.2f}"
+        )
+    folds = [f for f in learned.get("folds", []) if f and "error" not in f]
+    if folds:
+
+        def mean(key: str) -> float:
+            values = [f[key] for f in folds if f[key] == f[key]]  # NaN when one class only
+            return sum(values) / len(values) if values else float("nan")
+
+        f1 = sum(f["firm"][2] for f in folds) / len(folds)
+        print(
+            f"   {'mean':10} {mean('auc_learned'):7.3f} {mean('auc_unsupervised'):7.3f} "
+            f"{'':6} {mean('auc_learned_blind'):7.3f} {mean('auc_unsupervised_blind'):7.3f} "
+            f"{'':4} {'':>7} {'':>7} {'':>5} {'':>5} {f1:5.2f}"
         )
 
 

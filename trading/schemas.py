@@ -282,7 +282,11 @@ class ContributionSchema(ma.Schema):
     meaning = ma.fields.String(required=True)
     value = ma.fields.Float(allow_none=True, required=True)
     contribution = ma.fields.Float(
-        required=True, metadata={"description": "coef × standardised value, on the log-odds"}
+        required=True,
+        metadata={
+            "description": "How far the feature moved the score along the trees' paths "
+            "(score units; all of them and the model's base add up to the score)"
+        },
     )
 
 

@@ -99,7 +99,10 @@ def test_enough_reviews_store_a_model_that_scores_every_unreviewed_tender(
     assert [m["version"] for m in listed] == [made["version"]]
     assert listed[0]["cv_auc"] == made["cv_auc"] and listed[0]["created_at"].endswith("+00:00")
     detail = client.get(f"{MODELS}/{made['version']}", headers=tokens["auditor"]).get_json()
-    assert {c["feature"] for c in detail["coefficients"]} >= {"cv_log", "suspicion"}
+    assert {f["feature"] for f in detail["features"]} >= {"cv_log", "suspicion"}
+    assert detail["trees"] == 100 and 0 < detail["base"] < 1
+    importance = [f["importance"] for f in detail["features"]]
+    assert importance == sorted(importance, reverse=True) and sum(importance) == pytest.approx(1)
 
     # The unreviewed tenders carry the model's score, its version and what moved it.
     reviewed_refs = set(reviewed.pick_collusive[:20] + reviewed.pick_competitive[:20])
@@ -245,3 +248,49 @@ def test_the_cli_trains_with_progress(app, client, tokens, reviewed):
     assert done.exit_code == 0, done.output
     assert "model version" in done.output and "260 tenders" in done.output
     assert "features" in done.stderr
+
+
+def test_a_market_scan_scores_new_tenders_with_the_latest_model(client, tokens, reviewed, session):
+    from trading import clock
+    from trading.models import Bid, Tender
+
+    review_many(client, tokens, reviewed, collusive=20, competitive=20)
+    made = train(client, tokens)
+    # A tender arrives after the training: the bids of a rigged tender, once more.
+    source = session.scalar(select(Tender).where(Tender.ref == reviewed.collusive[-1]))
+    copy = Tender(
+        ref="NEW-0001",
+        title="new",
+        sector=source.sector,
+        region=source.region,
+        estimate=source.estimate,
+        tender_date=source.tender_date,
+        origin="import",
+        created_at=clock.now(),
+    )
+    session.add(copy)
+    session.flush()
+    bids = session.scalars(select(Bid).where(Bid.tender_id == source.id)).all()
+    session.execute(
+        Bid.__table__.insert(),
+        [
+            {
+                "tender_id": copy.id,
+                "bidder_id": b.bidder_id,
+                "price": b.price,
+                "winner": b.winner,
+                "origin": "import",
+                "created_at": clock.now(),
+            }
+            for b in bids
+        ],
+    )
+    session.commit()
+    assert tender(client, tokens, "NEW-0001")["collusion_score"]["source"] == "unsupervised"
+    scanned = client.post(SCANS, json={}, headers=tokens["auditor"]).get_json()
+    assert scanned["model_version"] == made["version"]
+    shown = tender(client, tokens, "NEW-0001")["collusion_score"]
+    assert shown["source"] == "model" and shown["model_version"] == made["version"]
+    assert shown["explanation"]
+    # The model itself is unchanged: a scan scores, only a training learns.
+    assert session.scalar(select(func.count(ScoreModel.id))) == 1

@@ -62,7 +62,7 @@ def _bidders(view) -> frozenset[str]:
     return frozenset(b.bidder for b in view.bids)
 
 
-def test_the_score_is_the_pipelines_probability_and_its_explanation_adds_up(market):
+def test_the_score_is_the_forests_probability_and_its_explanation_adds_up(market):
     import numpy as np
 
     _, truth, features = market
@@ -70,15 +70,18 @@ def test_the_score_is_the_pipelines_probability_and_its_explanation_adds_up(mark
     labels = [int(r in truth.collusive_tenders) for r in refs]
     fit = learning.fit([features[r] for r in refs], labels)
     pipeline = learning._pipeline(learning.SEED)
-    x = learning._matrix([features[r] for r in refs], NAMES)
-    pipeline.fit(x, np.array(labels))
-    others = sorted(set(features) - set(refs))[:20]
+    pipeline.fit(learning._matrix([features[r] for r in refs], NAMES), np.array(labels))
+    others = sorted(set(features) - set(refs))
     expected = pipeline.predict_proba(learning._matrix([features[r] for r in others], NAMES))
-    for ref, p in zip(others, expected[:, 1], strict=True):
-        assert fit.model.score(features[ref]) == pytest.approx(p, abs=1e-9)
+    scores, contributions = fit.model.score_many([features[r] for r in others])
+    assert scores == pytest.approx(expected[:, 1], abs=1e-12)
+    assert scores == pytest.approx(fit.model.base + contributions.sum(axis=1), abs=1e-12)
+    for ref, p in zip(others[:10], expected[:10, 1], strict=True):
+        assert fit.model.score(features[ref]) == pytest.approx(p, abs=1e-12)
         every = fit.model.explain(features[ref], top=len(NAMES))
-        z = fit.model.intercept + sum(item["contribution"] for item in every)
-        assert learning._logistic(z) == pytest.approx(p, abs=1e-4)
+        assert fit.model.base + sum(i["contribution"] for i in every) == pytest.approx(p, abs=1e-4)
+        top = fit.model.explain(features[ref])
+        assert top == every[:5] and all(item["meaning"] for item in top)
 
 
 def test_the_same_reviews_give_the_same_bytes_and_json_round_trips(market):
@@ -90,6 +93,6 @@ def test_the_same_reviews_give_the_same_bytes_and_json_round_trips(market):
     assert first.model.to_json() == second.model.to_json() and first.cv_auc == second.cv_auc
     assert learning.LearnedModel.from_json(first.model.to_json()) == first.model
     other = learning.fit([features[r] for r in refs], labels, groups=refs, seed=1)
-    assert other.model == first.model  # the seed only moves the folds
+    assert other.model != first.model  # the seed is part of the model: it is stored with it
     with pytest.raises(ValueError):
         learning.fit([features[r] for r in refs[:3]], [1, 1, 1])

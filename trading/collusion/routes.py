@@ -161,6 +161,6 @@ def train_model():
 @blp.response(200, ScoreModelDetailSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such version")
 def get_model(version):
-    """One version of the learned score with its coefficients."""
+    """One version of the learned score with what each feature weighs in it."""
     session = get_session()
-    return training.model_out(training.get_model(session, version), coefficients=True)
+    return training.model_out(training.get_model(session, version), features=True)

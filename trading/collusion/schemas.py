@@ -41,6 +41,10 @@ class ScanResultSchema(ma.Schema):
     alert_ids = ma.fields.List(
         ma.fields.Integer(), required=True, metadata={"description": "Created or updated"}
     )
+    model_version = ma.fields.Integer(
+        allow_none=True,
+        metadata={"description": "The learned model that rescored the tenders, if any"},
+    )
     seconds = ma.fields.Float(required=True)
 
 
@@ -190,11 +194,11 @@ class TenderReviewSchema(ma.Schema):
     reviewed_at = UtcDateTime(required=True)
 
 
-class CoefficientSchema(ma.Schema):
+class FeatureImportanceSchema(ma.Schema):
     feature = ma.fields.String(required=True)
     meaning = ma.fields.String(required=True)
-    coef = ma.fields.Float(
-        required=True, metadata={"description": "Log-odds per standard deviation of the feature"}
+    importance = ma.fields.Float(
+        required=True, metadata={"description": "Share of the forest's impurity decrease"}
     )
 
 
@@ -223,8 +227,15 @@ class ScoreModelSchema(ma.Schema):
 
 
 class ScoreModelDetailSchema(ScoreModelSchema):
-    intercept = ma.fields.Float(required=True)
-    coefficients = ma.fields.List(ma.fields.Nested(CoefficientSchema), required=True)
+    base = ma.fields.Float(
+        required=True, metadata={"description": "Score of a tender the trees know nothing of"}
+    )
+    trees = ma.fields.Integer(required=True)
+    features = ma.fields.List(
+        ma.fields.Nested(FeatureImportanceSchema),
+        required=True,
+        metadata={"description": "The features, the most important first"},
+    )
 
 
 class TrainResultSchema(ScoreModelSchema):

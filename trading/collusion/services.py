@@ -31,12 +31,12 @@ from sqlalchemy.orm import Session
 from credit.models import Subject
 from credit.services import add_record, find_subject
 from trading import audit, clock
-from trading.collusion import store
+from trading.collusion import store, training
 from trading.collusion.model import Cluster, Evidence, TenderView
 from trading.collusion.models import Alert, AlertEvidence, AlertReview, LearnedFirmScore
 from trading.collusion.network import clusters, co_bidding_graph, tender_clusters
 from trading.collusion.red_flags import busy_project_managers
-from trading.collusion.scan import ALERT_THRESHOLD, TenderFinding, merge_clusters
+from trading.collusion.scan import ALERT_THRESHOLD, ScanResult, TenderFinding, merge_clusters
 from trading.db import storable_id
 from trading.errors import Conflict, Invalid, NotFound
 from trading.pagination import paginate
@@ -120,6 +120,7 @@ def _scan_market(
         progress("common values", sum(len(v) for v in common.values()))
     # Second pass, whole bids one tender at a time: red flags, screens, suspicion.
     flagged: dict[str, TenderFinding] = {}
+    findings: dict[str, TenderFinding] = {}
     evidence: list[Evidence] = []
     screen_rows: list[dict] = []
     bids = 0
@@ -127,6 +128,7 @@ def _scan_market(
         found = store.tender_findings(tender_id, view, now, common, busy.get(view.ref, ()))
         screen_rows.append(found.screen_row)
         evidence.extend(found.finding.evidence)
+        findings[view.ref] = found.finding
         bids += len(view.bids)
         if _has_group(found.finding.evidence):
             # Only these can form single-tender groups (see merge_clusters).
@@ -145,6 +147,13 @@ def _scan_market(
         progress("clusters", len(found_clusters))
     store.store_screens(session, screen_rows)
     counts = store.persist_clusters(session, found_clusters, now=now, min_score=min_score)
+    # The learned score, if a model was trained, follows the new bids at once.
+    analysed = ScanResult(findings, evidence, found_clusters, graph)
+    version = training.rescore(
+        session, analysed, index, {meta.ref: tender_id for tender_id, meta in metas.items()}
+    )
+    if progress and version is not None:
+        progress("learned scores", len(index))
     result = {
         "scope": "market",
         "tender_ref": None,
@@ -154,6 +163,7 @@ def _scan_market(
         "clusters": len(found_clusters),
         **counts.as_dict(),
         "alert_ids": counts.alert_ids,
+        "model_version": version,
         "seconds": round(time.perf_counter() - started, 3),
     }
     audit.record(

@@ -14,10 +14,12 @@ no model exists: the unsupervised score stands.
 Training (:func:`train`) scans the market in memory with the library's own scan, computes
 the tender features (:mod:`trading.collusion.features`), fits the model
 (:mod:`trading.collusion.learning`) on the labelled tenders, stores it as a new version
-and replaces the stored scores: every tender without a label gets the model's score and
-its explanation; every bidder not named in a reviewed alert gets the mean score of the
-tenders it bid in (a reviewed tender counting as its label). Same reviews over the same
-bids, same model bytes and same scores.
+and replaces the stored scores: every tender without an auditor's verdict of its own gets
+the model's score and its explanation (a tender named by a reviewed alert too: the review
+judged the group, not each tender); every bidder not named in a reviewed alert gets the
+mean score of the tenders it bid in (a tender with a verdict counting as its label). Same
+reviews over the same bids, same model bytes and same scores. Each market scan then scores
+the tenders again with the latest model (:func:`rescore`), so new tenders are scored too.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from credit.models import Subject
 from trading import audit, clock
 from trading.collusion import learning, store
 from trading.collusion.features import tender_features
+from trading.collusion.model import TenderView
 from trading.collusion.models import (
     Alert,
     LearnedFirmScore,
@@ -44,7 +47,7 @@ from trading.collusion.models import (
     ScoreModel,
     TenderReview,
 )
-from trading.collusion.scan import scan
+from trading.collusion.scan import ScanResult, scan
 from trading.db import storable_id
 from trading.errors import Conflict, NotFound
 from trading.models import Tender
@@ -54,6 +57,8 @@ MIN_CONFIRMED = 20
 MIN_DISMISSED = 20
 #: Features named in each tender's explanation.
 EXPLAIN_TOP = 5
+#: Tenders scored per batch (one pass of numpy operations per tree level).
+SCORE_CHUNK = 20_000
 
 Report = Callable[[str, int, int], None]
 
@@ -206,45 +211,81 @@ def train(session: Session, report: Report | None = None, *, now: datetime | Non
     session.add(version)
     session.flush()
 
-    tender_scores: dict[str, float] = {}
-    tender_rows = []
-    for ref in sorted(features):
-        label = labels.by_ref.get(ref)
-        if label is not None:
-            tender_scores[ref] = float(label.value)
-            continue
-        score = model.score(features[ref])
-        tender_scores[ref] = score
-        tender_rows.append(
-            {
-                "tender_id": ids_by_ref[ref],
-                "model_id": version.id,
-                "score": score,
-                "explanation": model.explain(features[ref], EXPLAIN_TOP),
-            }
-        )
-    session.execute(delete(LearnedTenderScore))
-    for chunk in store._chunks(tender_rows, store.WRITE_CHUNK):
-        session.execute(LearnedTenderScore.__table__.insert(), list(chunk))
-    report("tenders scored", len(tender_rows), len(tender_rows))
-
-    firm_rows = _firm_rows(session, index.values(), tender_scores, labels, version.id)
-    session.execute(delete(LearnedFirmScore))
-    for chunk in store._chunks(firm_rows, store.WRITE_CHUNK):
-        session.execute(LearnedFirmScore.__table__.insert(), list(chunk))
-    report("firms scored", len(firm_rows), len(firm_rows))
-
-    version.tenders_scored = len(tender_rows)
-    version.firms_scored = len(firm_rows)
+    tenders_scored, firms_scored = store_scores(
+        session, model, version.id, features, labels, index, ids_by_ref, report
+    )
+    version.tenders_scored = tenders_scored
+    version.firms_scored = firms_scored
     summary = model_out(version)
     audit.record(
         session,
         "collusion.model.train",
         "collusion_model",
         version.id,
-        after={k: v for k, v in summary.items() if k not in ("created_at", "coefficients")},
+        after={k: v for k, v in summary.items() if k != "created_at"},
     )
     return {**summary, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def store_scores(
+    session: Session,
+    model: learning.LearnedModel,
+    model_id: int,
+    features: dict[str, dict],
+    labels: Labels,
+    index: dict[str, TenderView],
+    ids_by_ref: dict[str, int],
+    report: Report = _quiet,
+) -> tuple[int, int]:
+    """Replace the stored tender and firm scores with ``model``'s; how many of each."""
+    tender_scores: dict[str, float] = {}
+    scored = []
+    for ref in sorted(features):
+        label = labels.by_ref.get(ref)
+        if label is not None and label.group.startswith("tender:"):
+            tender_scores[ref] = float(label.value)
+        else:
+            scored.append(ref)
+    tender_rows = []
+    for chunk in store._chunks(scored, SCORE_CHUNK):
+        scores, explanations = model.explanations([features[r] for r in chunk], EXPLAIN_TOP)
+        for ref, score, explanation in zip(chunk, scores, explanations, strict=True):
+            tender_scores[ref] = score
+            tender_rows.append(
+                {
+                    "tender_id": ids_by_ref[ref],
+                    "model_id": model_id,
+                    "score": score,
+                    "explanation": explanation,
+                }
+            )
+    session.execute(delete(LearnedTenderScore))
+    for chunk in store._chunks(tender_rows, store.WRITE_CHUNK):
+        session.execute(LearnedTenderScore.__table__.insert(), list(chunk))
+    report("tenders scored", len(tender_rows), len(tender_rows))
+    firm_rows = _firm_rows(session, index.values(), tender_scores, labels, model_id)
+    session.execute(delete(LearnedFirmScore))
+    for chunk in store._chunks(firm_rows, store.WRITE_CHUNK):
+        session.execute(LearnedFirmScore.__table__.insert(), list(chunk))
+    report("firms scored", len(firm_rows), len(firm_rows))
+    return len(tender_rows), len(firm_rows)
+
+
+def rescore(
+    session: Session, result: ScanResult, index: dict[str, TenderView], ids_by_ref: dict
+) -> int | None:
+    """After a market scan: score every tender again with the latest model, if there is one.
+
+    New tenders get a learned score at once, and every score follows the new bids; the
+    model itself changes only when it is trained again. Returns the version used.
+    """
+    latest = session.scalar(select(ScoreModel).order_by(ScoreModel.id.desc()).limit(1))
+    if latest is None:
+        return None
+    model = learning.LearnedModel.from_json(latest.params)
+    features = tender_features(result, index)
+    store_scores(session, model, latest.id, features, review_labels(session), index, ids_by_ref)
+    return latest.id
 
 
 def firm_scores(
@@ -275,7 +316,9 @@ def firm_scores(
 def _firm_rows(
     session: Session, views: Iterable, tender_scores: dict[str, float], labels: Labels, model_id
 ) -> list[dict]:
-    reviewed = dict.fromkeys(labels.by_ref, True)
+    reviewed = {
+        ref: True for ref, label in labels.by_ref.items() if label.group.startswith("tender:")
+    }
     scores = firm_scores(views, tender_scores, reviewed)
     usccs = sorted(u for u in scores if u not in labels.reviewed_members)
     ids: dict[str, int] = {}
@@ -303,7 +346,7 @@ def _firm_rows(
 # --- reading -------------------------------------------------------------------------
 
 
-def model_out(model: ScoreModel, *, coefficients: bool = False) -> dict[str, Any]:
+def model_out(model: ScoreModel, *, features: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "version": model.id,
         "algorithm": model.algorithm,
@@ -319,13 +362,17 @@ def model_out(model: ScoreModel, *, coefficients: bool = False) -> dict[str, Any
         "created_by": model.created_by,
         "created_at": model.created_at,
     }
-    if coefficients:
+    if features:
         params = learning.LearnedModel.from_json(model.params)
-        out["intercept"] = params.intercept
-        out["coefficients"] = [
-            {"feature": name, "meaning": learning.FEATURES.get(name, name), "coef": coef}
-            for name, coef in zip(params.features, params.coef, strict=True)
-        ]
+        out["base"] = params.base
+        out["trees"] = len(params.trees)
+        out["features"] = sorted(
+            (
+                {"feature": name, "meaning": learning.FEATURES.get(name, name), "importance": v}
+                for name, v in zip(params.features, params.importance, strict=True)
+            ),
+            key=lambda item: (-item["importance"], item["feature"]),
+        )
     return out
 
 
