@@ -413,3 +413,23 @@ def test_alert_lists_filter_by_member_tender_region_and_score_and_name_members(
     for bad in ({"member": "not-a-uscc"}, {"region": "11x"}, {"max_score": 2}):
         response = client.get(ALERTS, query_string=bad, headers=tokens["auditor"])
         assert response.status_code == 422 and set(bad) <= set(response.get_json()["errors"])
+
+
+def test_a_market_scan_keeps_the_markets_price_convention_for_later_scans(session):
+    from tests.unit.test_collusion_conventions import market as patterned_market
+    from trading.collusion.red_flags import CONVENTION_FIELD
+
+    views = patterned_market(60, 50)
+    refs = load_market(session, views)
+    scan_market(session)
+    session.commit()
+    assert store.stored_common_values(session)[CONVENTION_FIELD] == {"identical_prices"}
+    expected = library_scan(views).tenders
+    for ref in ("T000", "T055"):
+        stored = session.get(TenderScreen, refs[ref])
+        assert stored.suspicion == pytest.approx(expected[ref].suspicion)
+        assert stored.red_flags == 0
+    # A scan of one tender between market scans knows the convention too.
+    one = scan_tender(session, "T000")
+    assert one["alerts_created"] == 0 and one["clusters"] == 0
+    assert session.get(TenderScreen, refs["T000"]).red_flags == 0

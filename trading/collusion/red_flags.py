@@ -452,6 +452,45 @@ def _price_patterns(tender: TenderView, *, rtol: float, alpha: float) -> list[Ev
     return evidence
 
 
+# ------------------------------------------------------------- the market's conventions
+
+PRICE_PATTERN_KINDS = ("identical_prices", "price_constant_difference", "price_constant_ratio")
+#: Where the market-wide conventions are kept among the common values (``common``).
+CONVENTION_FIELD = "price_convention"
+#: A price pattern seen in more than this share of a market's tenders is how that market
+#: prices, not a signal: the tests promise fewer than ``alpha`` (1 in 10,000) honest
+#: tenders, so one in five means their chance model does not hold there (prices bid as
+#: discounts on a coarse grid line up all the time), not that a fifth of the market is
+#: rigged the same way.
+CONVENTION_RATE = 0.2
+#: Too few tenders say nothing about a market's conventions.
+CONVENTION_MIN_TENDERS = 50
+
+
+def price_conventions(
+    kinds_per_tender: Iterable[Collection[str]],
+    *,
+    rate: float = CONVENTION_RATE,
+    min_tenders: int = CONVENTION_MIN_TENDERS,
+) -> frozenset[str]:
+    """The price-pattern kinds that fire in more than ``rate`` of the market's tenders.
+
+    ``kinds_per_tender`` gives, for every tender of the market, the evidence kinds found in
+    it. Pass the result to :func:`red_flags` within ``common`` (under
+    :data:`CONVENTION_FIELD`): those patterns then say nothing, like a value every bidder
+    shares.
+    """
+    tenders = 0
+    firing: dict[str, int] = defaultdict(int)
+    for kinds in kinds_per_tender:
+        tenders += 1
+        for kind in set(kinds) & set(PRICE_PATTERN_KINDS):
+            firing[kind] += 1
+    if tenders < min_tenders:
+        return frozenset()
+    return frozenset(kind for kind, count in firing.items() if count > rate * tenders)
+
+
 # ------------------------------------------------------------------------ entry points
 
 
@@ -466,14 +505,21 @@ def red_flags(
 
     Empty, ``None`` and placeholder values (all-zero MACs, private IPs, default author
     names, digests of empty files) are ignored: sharing them proves nothing; so are the
-    market-wide ``common`` values from :func:`common_values`. ``rtol`` and ``alpha`` tune
-    the price-pattern test (see :func:`find_progressions`).
+    market-wide ``common`` values from :func:`common_values`, and the price patterns that
+    are the market's convention (``common[CONVENTION_FIELD]``, :func:`price_conventions`).
+    ``rtol`` and ``alpha`` tune the price-pattern test (see :func:`find_progressions`).
     """
-    return (
+    found = (
         _fingerprint_evidence(tender, common)
         + _identical_prices(tender)
         + _price_patterns(tender, rtol=rtol, alpha=alpha)
     )
+    return without_conventions(found, (common or {}).get(CONVENTION_FIELD, ()))
+
+
+def without_conventions(evidence: Iterable[Evidence], conventions: Collection[str]) -> list:
+    """``evidence`` less the price patterns that are the market's convention."""
+    return [e for e in evidence if e.kind not in conventions]
 
 
 def busy_project_managers(

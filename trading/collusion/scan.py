@@ -14,7 +14,13 @@ import networkx as nx
 
 from trading.collusion.model import Cluster, Evidence, TenderView
 from trading.collusion.network import clusters, co_bidding_graph, make_cluster, tender_clusters
-from trading.collusion.red_flags import busy_project_managers, common_values, red_flags
+from trading.collusion.red_flags import (
+    busy_project_managers,
+    common_values,
+    price_conventions,
+    red_flags,
+    without_conventions,
+)
 from trading.collusion.scoring import corroborated
 from trading.collusion.screens import screen_evidence, screens, suspicion
 
@@ -77,11 +83,12 @@ def scan(
     for item in busy_project_managers(index.values(), live_days=live_days):
         busy[item.tender_ref or ""].append(item)
     findings: dict[str, TenderFinding] = {}
-    all_evidence: list[Evidence] = []
     for tender in index.values():
         finding = scan_tender(tender, common=common, also=busy.get(tender.ref, ()))
         findings[tender.ref] = finding
-        all_evidence.extend(finding.evidence)
+    conventions = price_conventions({e.kind for e in f.evidence} for f in findings.values())
+    findings = apply_conventions(findings, conventions)
+    all_evidence: list[Evidence] = [e for f in findings.values() for e in f.evidence]
     if progress:
         progress("tenders", len(index))
     graph = co_bidding_graph(index.values(), all_evidence)
@@ -110,6 +117,27 @@ def scan_tender(
     values = screens([b.price for b in tender.bids])
     tight = screen_evidence(tender, values=values)
     return TenderFinding(tender.ref, values, suspicion(values, flags), tuple(flags + tight))
+
+
+def apply_conventions(
+    findings: dict[str, TenderFinding], conventions: Collection[str]
+) -> dict[str, TenderFinding]:
+    """The findings without the market's conventional price patterns, suspicion recomputed.
+
+    See :func:`~trading.collusion.red_flags.price_conventions`. A tender's suspicion is
+    recomputed from its screens and the evidence that remains.
+    """
+    if not conventions:
+        return findings
+    out = {}
+    for ref, finding in findings.items():
+        kept = tuple(without_conventions(finding.evidence, conventions))
+        if len(kept) == len(finding.evidence):
+            out[ref] = finding
+            continue
+        flags = [e for e in kept if e.source != "screen"]
+        out[ref] = TenderFinding(ref, finding.screens, suspicion(finding.screens, flags), kept)
+    return out
 
 
 def merge_clusters(

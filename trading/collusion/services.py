@@ -35,8 +35,14 @@ from trading.collusion import store, training
 from trading.collusion.model import Cluster, Evidence, TenderView
 from trading.collusion.models import Alert, AlertEvidence, AlertReview, LearnedFirmScore
 from trading.collusion.network import clusters, co_bidding_graph, tender_clusters
-from trading.collusion.red_flags import busy_project_managers
-from trading.collusion.scan import ALERT_THRESHOLD, ScanResult, TenderFinding, merge_clusters
+from trading.collusion.red_flags import CONVENTION_FIELD, busy_project_managers, price_conventions
+from trading.collusion.scan import (
+    ALERT_THRESHOLD,
+    ScanResult,
+    TenderFinding,
+    apply_conventions,
+    merge_clusters,
+)
 from trading.db import storable_id
 from trading.errors import Conflict, Invalid, NotFound
 from trading.pagination import paginate
@@ -112,7 +118,6 @@ def _scan_market(
         progress("tenders indexed", len(index))
     # Values that many unrelated bidders share say nothing; found before the red flags.
     common = store.market_common_values(session)
-    store.save_common_values(session, common)
     busy: dict[str, list[Evidence]] = defaultdict(list)
     for item in busy_project_managers(index.values(), live_days=LIVE_DAYS):
         busy[item.tender_ref or ""].append(item)
@@ -137,6 +142,17 @@ def _scan_market(
             progress("tenders", count)
     if progress:
         progress("tenders", len(screen_rows))
+    # Price patterns that fire all over this market are its way of pricing: dropped.
+    conventions = price_conventions({e.kind for e in f.evidence} for f in findings.values())
+    if conventions:
+        findings = apply_conventions(findings, conventions)
+        evidence = [e for f in findings.values() for e in f.evidence]
+        flagged = {ref: f for ref, f in findings.items() if _has_group(f.evidence)}
+        rows = {row["tender_id"]: row for row in screen_rows}
+        for tender_id, meta in metas.items():
+            if meta.ref in findings and tender_id in rows:
+                rows[tender_id].update(store.finding_columns(findings[meta.ref]))
+    store.save_common_values(session, {**common, CONVENTION_FIELD: conventions})
     seen = {row["tender_id"] for row in screen_rows}
     screen_rows.extend(store.empty_screen_row(i, now) for i in metas if i not in seen)
     graph = co_bidding_graph(index.values(), evidence)

@@ -335,11 +335,18 @@ def tender_findings(
         "tender_id": tender_id,
         "n_bids": len(tender.bids),
         **{key: values.get(key) for key in SCREEN_COLUMNS},
-        "red_flags": sum(1 for e in finding.evidence if e.source == "red_flag"),
-        "suspicion": min(1.0, max(0.0, finding.suspicion)),
+        **finding_columns(finding),
         "computed_at": now,
     }
     return TenderFindings(row, finding)
+
+
+def finding_columns(finding: TenderFinding) -> dict:
+    """The screens row's columns that depend on the evidence: red flags and suspicion."""
+    return {
+        "red_flags": sum(1 for e in finding.evidence if e.source == "red_flag"),
+        "suspicion": min(1.0, max(0.0, finding.suspicion)),
+    }
 
 
 def empty_screen_row(tender_id: int, now: datetime) -> dict:
