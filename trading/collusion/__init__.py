@@ -10,6 +10,9 @@ No Flask and no database here: the service layer feeds plain dataclasses
 - :mod:`~trading.collusion.network`: the co-bidding network across tenders and its
   clusters;
 - :mod:`~trading.collusion.scan`: the whole pipeline in one call;
+- :mod:`~trading.collusion.features` and :mod:`~trading.collusion.learning`: the tender
+  features and the score learned from auditors' reviews (fit, score, explain); the service
+  side, labels, versions and stored scores, is :mod:`~trading.collusion.training`;
 - :mod:`~trading.collusion.synthetic`: a synthetic market with planted cartels, for
   tests and the quality benchmark.
 """
