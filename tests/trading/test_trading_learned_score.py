@@ -294,3 +294,54 @@ def test_a_market_scan_scores_new_tenders_with_the_latest_model(client, tokens, 
     assert shown["explanation"]
     # The model itself is unchanged: a scan scores, only a training learns.
     assert session.scalar(select(func.count(ScoreModel.id))) == 1
+
+
+def test_concurrent_trainings_each_store_a_version_and_one_set_of_scores(
+    committed_url, backend, monkeypatch
+):
+    import threading
+
+    from tests.conftest import make_app
+    from trading.db import database
+
+    app = make_app(committed_url)
+    db = database(app)
+    with db.transaction("test:arrange") as session:
+        market = Reviewed(session)
+        for ref in market.pick_collusive[:20] + market.pick_competitive[:20]:
+            verdict = "collusive" if ref in market.truth.collusive_tenders else "competitive"
+            training.review_tender(session, ref, {"verdict": verdict, "note": "x"}, reviewer="t")
+    if backend == "postgresql":
+        # Both write their scores at the same moment (SQLite runs one writer at a time).
+        together = threading.Barrier(2, timeout=60)
+        write = training.store_scores
+
+        def store_together(*args, **kwargs):
+            together.wait()
+            return write(*args, **kwargs)
+
+        monkeypatch.setattr(training, "store_scores", store_together)
+    errors: list[BaseException] = []
+    versions: list[int] = []
+
+    def trainer() -> None:
+        try:
+            with db.transaction("test:auditor") as session:
+                versions.append(training.train(session)["version"])
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=trainer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    with db.transaction("test") as session:
+        models = session.scalars(select(ScoreModel).order_by(ScoreModel.id)).all()
+        assert sorted(versions) == [m.id for m in models] and len(models) == 2
+        assert models[0].params_digest == models[1].params_digest
+        owners = set(session.scalars(select(LearnedTenderScore.model_id)))
+        assert len(owners) == 1 and owners <= set(versions)
+        assert session.scalar(select(func.count(LearnedTenderScore.tender_id))) == 260
+    db.dispose()

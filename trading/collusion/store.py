@@ -480,13 +480,23 @@ def _alert_audit(alert: Alert, cluster: Cluster) -> dict:
 ALERT_WRITER_LOCK = 0x6778616C
 
 
+#: Key of the PostgreSQL advisory lock that serialises writers of learned scores ("gxsc").
+SCORE_WRITER_LOCK = 0x67787363
+
+
+def one_writer_at_a_time(session: Session, key: int) -> None:
+    """Wait, on PostgreSQL, until no other transaction holds the advisory lock ``key``; it
+    is held until this transaction ends. SQLite transactions already run one writer at a
+    time (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _one_alert_writer_at_a_time(session: Session) -> None:
     """Two scans finishing at once would both miss each other's new alerts and the second
-    would hit the one-open-alert-per-group constraint. On PostgreSQL the second waits here
-    for the first to commit, then reads its alerts; SQLite transactions already run one
-    writer at a time (BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ALERT_WRITER_LOCK})
+    would hit the one-open-alert-per-group constraint: the second waits here for the first
+    to commit, then reads its alerts."""
+    one_writer_at_a_time(session, ALERT_WRITER_LOCK)
 
 
 def persist_clusters(

@@ -237,7 +237,13 @@ def store_scores(
     ids_by_ref: dict[str, int],
     report: Report = _quiet,
 ) -> tuple[int, int]:
-    """Replace the stored tender and firm scores with ``model``'s; how many of each."""
+    """Replace the stored tender and firm scores with ``model``'s; how many of each.
+
+    Trainings and scans finishing at once would each delete the scores the other has not
+    yet committed and then insert the same tenders twice: the second waits here for the
+    first to commit, then replaces its scores.
+    """
+    store.one_writer_at_a_time(session, store.SCORE_WRITER_LOCK)
     tender_scores: dict[str, float] = {}
     scored = []
     for ref in sorted(features):
