@@ -345,3 +345,15 @@ def test_concurrent_trainings_each_store_a_version_and_one_set_of_scores(
         assert len(owners) == 1 and owners <= set(versions)
         assert session.scalar(select(func.count(LearnedTenderScore.tender_id))) == 260
     db.dispose()
+
+
+def test_training_runs_as_a_job_when_asked(client, tokens, reviewed):
+    review_many(client, tokens, reviewed, collusive=20, competitive=20)
+    started = client.post(MODELS, headers={**tokens["auditor"], "Prefer": "respond-async"})
+    assert started.status_code == 202, started.get_json()
+    assert started.get_json()["kind"] == "collusion_train"
+    job = client.get(started.headers["Location"], headers=tokens["auditor"]).get_json()
+    assert job["state"] == "done", job
+    listed = client.get(MODELS, headers=tokens["auditor"]).get_json()["items"]
+    assert [m["version"] for m in listed] == [job["result"]["version"]]
+    assert listed[0]["tenders_scored"] == 260

@@ -151,8 +151,24 @@ def list_models(args):
 @access(blp, "auditor")
 @blp.response(201, TrainResultSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Too few reviews to learn from")
+@blp.alt_response(
+    202,
+    schema=JobSchema,
+    description="With `Prefer: respond-async`: the training started as a job "
+    "(`collusion_train`); follow it at `Location`",
+)
 def train_model():
-    """Train a new version from the reviews and score every unreviewed tender and firm."""
+    """Train a new version from the reviews and score every unreviewed tender and firm.
+
+    In the request by default; with ``Prefer: respond-async`` the answer is 202 with the
+    job that trains (a large market takes minutes).
+    """
+    if "respond-async" in request.headers.get("Prefer", "").lower():
+        job = jobs.start("collusion_train", principal().actor)
+        response = jsonify(JobSchema().dump(job))
+        response.status_code = 202
+        response.headers["Location"] = url_for("jobs.get_job", job_id=job.id)
+        return response
     return training.train(get_session())
 
 
