@@ -19,6 +19,8 @@ class Config:
     INSTANCE_PATH: str | None = None
     DB_POOL_SIZE: int = 5
     DB_MAX_OVERFLOW: int = 10
+    # Seconds a request waits for a free connection before answering 503.
+    DB_POOL_TIMEOUT: float = 30.0
     DB_ECHO: bool = False
     LOG_LEVEL: str = "INFO"
     LOG_FORMAT: str = "json"  # or "text"

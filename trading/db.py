@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import Pool, QueuePool
 
 from trading.request_context import request_id
 
@@ -76,7 +77,12 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_engine(
-    url: str, *, pool_size: int = 5, max_overflow: int = 10, echo: bool = False
+    url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    echo: bool = False,
 ) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo)
@@ -85,7 +91,12 @@ def make_engine(
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
     )
 
 
@@ -104,10 +115,24 @@ os.register_at_fork(after_in_child=_count_fork)
 class Database:
     """Per-app holder of the engine and session factory, created lazily per process."""
 
-    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10, echo: bool = False):
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        pool_timeout: float = 30.0,
+        echo: bool = False,
+    ):
         self.url = url
-        self._options = {"pool_size": pool_size, "max_overflow": max_overflow, "echo": echo}
+        self._options = {
+            "pool_size": pool_size,
+            "max_overflow": max_overflow,
+            "pool_timeout": pool_timeout,
+            "echo": echo,
+        }
         self._engine: Engine | None = None
+        self._reads: Pool | None = None
         self._sessions: sessionmaker | None = None
         self._process: int | None = None
         self._lock = threading.Lock()
@@ -123,10 +148,52 @@ class Database:
                 if self._engine is None or self._process != _forks[0]:
                     if self._engine is not None:
                         self._engine.dispose(close=False)
+                    self._reads = None  # the parent's sockets: left alone, never used here
                     self._engine = make_engine(self.url, **self._options)
                     self._sessions = sessionmaker(bind=self._engine, expire_on_commit=False)
                     self._process = _forks[0]
         return self._engine
+
+    def reads(self) -> Pool:
+        """PostgreSQL connections in autocommit mode for single read statements (the
+        eligibility gate), each checked out for one statement and given back at once.
+
+        A pool of their own, as large as the engine's, so that a request holding its
+        session's connection never waits for a second one from the same pool (two such
+        requests per free slot would wait for each other). Unlike the engine's pool it does
+        not ping a connection before handing it out nor roll it back when it comes back: an
+        autocommit read leaves nothing to roll back, and a dead connection is found by the
+        read itself (see :meth:`renew_reads`).
+        """
+        engine = self.engine
+        pool = self._reads
+        if pool is None:
+            with self._lock:
+                if self._reads is None:
+                    cargs, cparams = engine.dialect.create_connect_args(engine.url)
+
+                    def connect() -> Any:
+                        connection = engine.dialect.loaded_dbapi.connect(*cargs, **cparams)
+                        connection.autocommit = True
+                        return connection
+
+                    self._reads = QueuePool(
+                        connect,
+                        pool_size=self._options["pool_size"],
+                        max_overflow=self._options["max_overflow"],
+                        timeout=self._options["pool_timeout"],
+                        reset_on_return=None,
+                    )
+                pool = self._reads
+        return pool
+
+    def renew_reads(self, failed: Pool) -> None:
+        """After a connection of ``failed`` was found dead (the server restarted, or ended
+        the backend), drop every connection it holds: the others are likely dead too."""
+        with self._lock:
+            if self._reads is failed:
+                self._reads = failed.recreate()
+                failed.dispose()
 
     @property
     def dialect(self) -> str:
@@ -160,6 +227,9 @@ class Database:
             session.close()
 
     def dispose(self) -> None:
+        if self._reads is not None:
+            self._reads.dispose()
+            self._reads = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -185,6 +255,7 @@ def init_app(app: Flask) -> None:
         app.config["DATABASE_URL"],
         pool_size=app.config["DB_POOL_SIZE"],
         max_overflow=app.config["DB_MAX_OVERFLOW"],
+        pool_timeout=app.config["DB_POOL_TIMEOUT"],
         echo=app.config["DB_ECHO"],
     )
     app.extensions["gongxin.db"] = db

@@ -92,3 +92,92 @@ def test_the_gate_sees_each_commit_and_survives_a_lost_connection(committed_url,
         t.join()
     assert answers == [by_id] * 12
     db.dispose()
+
+
+#: Fewer connections than threads: the gate and the requests' sessions must share them.
+SMALL_POOL = {"DB_POOL_SIZE": 2, "DB_MAX_OVERFLOW": 0, "DB_POOL_TIMEOUT": 5}
+THREADS = 12
+
+
+def test_more_threads_than_pool_slots_all_answer_and_the_service_recovers(committed_url):
+    """Eligibility questions and other calls from more threads than the pool has
+    connections: every one is answered (a connection is given back after each use, none
+    is kept by a thread), and afterwards the service answers as before, unaided."""
+    app = make_app(committed_url, **SMALL_POOL)
+    db = database(app)
+    with db.transaction("test:arrange") as session:
+        regulator = {
+            "Authorization": "Bearer " + create_token(session, name="reg", role="regulator")
+        }
+        centre = {
+            "Authorization": "Bearer "
+            + create_token(session, name="centre", role="centre", org=CENTRE_USCC)
+        }
+    rng = Random(15)
+    client = app.test_client()
+    firm = client.post(
+        "/api/v1/subjects",
+        json={"kind": "bidder", "name": "池测试公司", "uscc": make_uscc(rng, "320102")},
+        headers=regulator,
+    ).get_json()
+    fresh = [make_uscc(rng, "320102") for _ in range(THREADS)]
+    statuses: list[tuple[str, int]] = []
+    failures: list[BaseException] = []
+    start = threading.Barrier(THREADS)
+
+    def worker(n: int) -> None:
+        own = app.test_client()
+        try:
+            start.wait()
+            for round_ in range(6):
+                calls = [
+                    (
+                        "gate id",
+                        lambda: own.get(
+                            f"/api/v1/subjects/{firm['id']}/eligibility",
+                            query_string=QUERY,
+                            headers=centre,
+                        ),
+                    ),
+                    (
+                        "gate uscc",
+                        lambda: own.get(
+                            f"/api/v1/subjects/{firm['uscc']}/eligibility",
+                            query_string=QUERY,
+                            headers=centre,
+                        ),
+                    ),
+                    ("subjects", lambda: own.get("/api/v1/subjects", headers=centre)),
+                    ("readyz", lambda: own.get("/readyz")),
+                ]
+                if round_ == 0:
+                    calls.append(
+                        (
+                            "register",
+                            lambda: own.post(
+                                "/api/v1/subjects",
+                                json={"kind": "bidder", "name": f"池测试{n}号", "uscc": fresh[n]},
+                                headers=regulator,
+                            ),
+                        )
+                    )
+                for label, call in calls:
+                    statuses.append((label, call().status_code))
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    assert sorted({s for _, s in statuses}) == [200, 201], [x for x in statuses if x[1] >= 300]
+    assert len(statuses) == THREADS * (6 * 4 + 1)
+    # Nothing is left checked out: the service answers at once, as before the load.
+    assert client.get("/readyz").status_code == 200
+    listed = client.get("/api/v1/subjects", headers=centre)
+    assert listed.status_code == 200 and listed.get_json()["total"] == THREADS + 1
+    if db.dialect == "postgresql":
+        assert db.engine.pool.checkedout() == 0
+    db.dispose()
