@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import current_app
-from flask_smorest import Blueprint
 
 from credit import cases
 from credit.case_schemas import CaseSchema
@@ -13,6 +12,7 @@ from trading.auth import access, acting_authority, principal
 from trading.db import get_session
 from trading.errors import ErrorSchema
 from trading.idempotency import idempotent
+from trading.openapi import Blueprint
 
 blp = Blueprint(
     "credit_cases",

@@ -417,7 +417,7 @@ def eligibility_of(
         key, value = "id", ref
     else:
         value = ref.strip().upper()
-        key = "id" if value.isdigit() and len(value) < 18 else "code"
+        key = "id" if value.isascii() and value.isdigit() and len(value) < 18 else "code"
         if key == "id":
             value = int(value)
     if key == "id" and not storable_id(value):

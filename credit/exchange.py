@@ -70,7 +70,8 @@ from credit.validate import (
     revocation_fields,
     subject_fields,
 )
-from trading import audit, clock
+from trading import audit, clock, untrusted
+from trading.untrusted import MAX_DEPTH
 
 BATCH_SIZE = 2000
 ROW_TYPES = ("subject", "relation", "record", "revocation", "listing", "lift")
@@ -135,13 +136,19 @@ def _binary_lines(stream: IO[bytes]) -> Iterator[bytes]:
 
 
 def read_jsonl(stream: IO[bytes]) -> Iterator[Row]:
-    """One :class:`Row` per non-blank line, numbered from 1."""
+    """One :class:`Row` per non-blank line, numbered from 1. A line nested too deep to
+    parse, or with text no database can keep (a NUL character, a lone surrogate), is
+    refused on its own, as :mod:`trading.untrusted` refuses a request body."""
     loads = json.loads
+    suspect = untrusted.SUSPECT_BYTES.search
     for number, raw in enumerate(_binary_lines(stream), start=1):
         if not raw.strip():
             continue
         try:
             value = loads(raw)
+        except RecursionError:
+            yield Row(number, None, {"_line": [f"is nested deeper than {MAX_DEPTH} levels"]})
+            continue
         except UnicodeDecodeError:
             yield Row(number, None, {"_line": ["is not UTF-8"]})
             continue
@@ -151,6 +158,14 @@ def read_jsonl(stream: IO[bytes]) -> Iterator[Row]:
         if not isinstance(value, dict):
             yield Row(number, None, {"_line": ["must be a JSON object"]})
             continue
+        if suspect(raw):
+            try:
+                errors = untrusted.problems(value, check_text=True)
+            except untrusted.TooDeep:
+                errors = {"_line": [f"is nested deeper than {MAX_DEPTH} levels"]}
+            if errors:
+                yield Row(number, None, errors)
+                continue
         yield Row(number, value)
 
 
@@ -210,12 +225,15 @@ def read_csv(stream: IO[bytes], encoding: str = "utf-8") -> Iterator[Row]:
     """One :class:`Row` per CSV record; the header is line 1, so the first record is line 2.
     ``encoding`` as :func:`csv_encoding` gives it (a UTF-8 byte-order mark is skipped)."""
     bad_lines: set[int] = set()
+    nul_lines: set[int] = set()  # no database keeps a NUL character in text
     label = "UTF-8" if encoding == "utf-8" else "GBK/GB 18030"
 
     def text_lines() -> Iterator[str]:
         for number, raw in enumerate(_binary_lines(stream), start=1):
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
+            if b"\x00" in raw:
+                nul_lines.add(number)
             try:
                 yield raw.decode(encoding)
             except UnicodeDecodeError:
@@ -251,6 +269,10 @@ def read_csv(stream: IO[bytes], encoding: str = "utf-8") -> Iterator[Row]:
             continue
         if len(cells) > len(header):
             yield Row(start, None, {"_line": [f"has {len(cells)} cells, header has {len(header)}"]})
+            continue
+        if nul_lines and any(n in nul_lines for n in range(start, last + 1)):
+            named = [h or "_line" for h, cell in zip(header, cells, strict=False) if "\x00" in cell]
+            yield Row(start, None, {name: [untrusted.NUL] for name in named or ["_line"]})
             continue
         yield Row(start, build(cells))
 
@@ -319,7 +341,7 @@ def _target_ref(value: Any) -> Any:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         return int(value)
     return None
 
@@ -424,7 +446,7 @@ class _Batch:
         missing = {r for r in refs if r is not None and r not in self.subjects}
         if not missing:
             return
-        ids = [int(r) for r in missing if r.isdigit() and len(r) < 18]
+        ids = [int(r) for r in missing if r.isascii() and r.isdigit() and len(r) < 18]
         ids = [i for i in ids if storable_id(i)]
         codes = [r for r in missing if len(r) == 18]
         columns = (Subject.id, Subject.uscc, Subject.id_number, Subject.kind)

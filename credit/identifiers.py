@@ -174,7 +174,7 @@ def validate_uscc(value: str) -> str:
             f" ({' '.join(sorted(types))})"
         )
     region = code[2:8]
-    if not region.isdigit():
+    if not (region.isascii() and region.isdigit()):
         raise InvalidIdentifier(f"region code (characters 3-8) must be 6 digits, got {region!r}")
     org_check = organisation_code_check_digit(code[8:16])
     if code[16] != org_check:

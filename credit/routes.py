@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import date
 
 from flask import Response, request, stream_with_context
-from flask_smorest import Blueprint
 
 from credit import cases, gate, lifecycle, screening, services
 from credit.eligibility import PURPOSES, eligibility_of
@@ -56,8 +55,9 @@ from trading.auth import access, acting_authority, principal
 from trading.db import get_session
 from trading.errors import ErrorSchema, Invalid, NotFound, ServiceError, documents_errors
 from trading.idempotency import HEADER, idempotent
-from trading.openapi import annotate, annotate_response
+from trading.openapi import Blueprint, annotate, annotate_response
 from trading.pagination import page_of, paginate
+from trading.untrusted import accepts_upload
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Subjects and credit")
 public_blp = Blueprint(
@@ -547,6 +547,7 @@ def blacklist(args):
 
 
 @blp.route("/exchange/imports", methods=["POST"])
+@accepts_upload
 @access(blp, *WRITERS)
 @idempotent(blp)
 @blp.response(200, ImportResultSchema)

@@ -28,7 +28,8 @@ from credit.models import (
     Subject,
 )
 from credit.scope import SECTORS, unpack
-from trading.fields import UtcDateTime
+from trading.db import MAX_CURSOR
+from trading.fields import Day, UtcDateTime
 from trading.pagination import PageArgs
 
 _CATEGORY_HELP = "Code or Chinese name: " + ", ".join(
@@ -74,7 +75,7 @@ class LegalBasisSchema(ma.Schema):
 
     authority = fields.String(required=True, metadata={"example": "北京市住房和城乡建设委员会"})
     document_no = fields.String(required=True, metadata={"example": "京建法罚〔2024〕15号"})
-    decided_on = fields.Date(required=True)
+    decided_on = Day(required=True)
 
 
 class SubjectInSchema(Body):
@@ -99,8 +100,8 @@ class RelationInSchema(Body):
     share = fields.Decimal(
         as_string=True, metadata={"description": "Percentage held, above 0 and at most 100"}
     )
-    start = fields.Date()
-    end = fields.Date()
+    start = Day()
+    end = Day()
     note = fields.String()
     source = fields.Nested(ExchangeSourceSchema)
 
@@ -118,8 +119,8 @@ class RecordInSchema(Body):
     basis = fields.Nested(
         LegalBasisSchema, metadata={"description": "Required for negative records"}
     )
-    effective_from = fields.Date(metadata={"description": "Default: basis.decided_on"})
-    effective_to = fields.Date(
+    effective_from = Day(metadata={"description": "Default: basis.decided_on"})
+    effective_to = Day(
         metadata={"description": "Inclusive; default: the longest period of the severity"}
     )
     source = fields.Nested(ExchangeSourceSchema)
@@ -128,7 +129,7 @@ class RecordInSchema(Body):
 
 class RevocationInSchema(Body):
     basis = fields.Nested(LegalBasisSchema, required=True)
-    on = fields.Date(
+    on = Day(
         metadata={"description": "First day the record no longer counts; default basis.decided_on"}
     )
     kind = fields.String(
@@ -143,8 +144,8 @@ class RevocationInSchema(Body):
 class ListingInSchema(Body):
     list = fields.String(required=True, validate=validate.OneOf(LIST_KINDS))
     basis = fields.Nested(LegalBasisSchema, required=True)
-    start = fields.Date(metadata={"description": "Default: basis.decided_on"})
-    end = fields.Date(metadata={"description": "Inclusive; none means until lifted"})
+    start = Day(metadata={"description": "Default: basis.decided_on"})
+    end = Day(metadata={"description": "Inclusive; none means until lifted"})
     sectors = fields.List(
         fields.String(metadata={"enum": [*SECTORS]}),
         metadata={"description": "Sectors the listing applies to; none: all"},
@@ -162,14 +163,14 @@ class ListingInSchema(Body):
 
 class LiftInSchema(Body):
     basis = fields.Nested(LegalBasisSchema, required=True)
-    on = fields.Date(metadata={"description": "First day off the list; default basis.decided_on"})
+    on = Day(metadata={"description": "First day off the list; default basis.decided_on"})
     reason = fields.String()
     source = fields.Nested(ExchangeSourceSchema)
 
 
 class AsOfSchema(ma.Schema):
-    as_of = fields.Date(metadata={"description": "What was true on this day. Default: today"})
-    known_on = fields.Date(
+    as_of = Day(metadata={"description": "What was true on this day. Default: today"})
+    known_on = Day(
         metadata={
             "description": "What the register said at the end of this day (China time): "
             "rows it learned of later are left out. Default: everything known now"
@@ -183,7 +184,7 @@ class EligibilityQuerySchema(ma.Schema):
     purpose = fields.String(required=True, validate=validate.OneOf(PURPOSES))
     sector = fields.String(validate=validate.OneOf(SECTORS))
     region = fields.String(validate=validate.Regexp(r"^[0-9]{6}$"))
-    on = fields.Date(metadata={"description": "Default: today"})
+    on = Day(metadata={"description": "Default: today"})
 
 
 class ScreeningInSchema(ma.Schema):
@@ -192,7 +193,7 @@ class ScreeningInSchema(ma.Schema):
     purpose = fields.String(required=True, validate=validate.OneOf(PURPOSES))
     sector = fields.String(validate=validate.OneOf(SECTORS))
     region = fields.String(validate=validate.Regexp(r"^[0-9]{6}$"))
-    on = fields.Date(metadata={"description": "Default: today"})
+    on = Day(metadata={"description": "Default: today"})
     subjects = fields.List(
         fields.String(validate=validate.Length(min=1, max=200)),
         required=True,
@@ -225,14 +226,14 @@ class ScreeningResultSchema(ma.Schema):
     purpose = fields.String()
     sector = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
-    on = fields.Date()
+    on = Day()
     results = fields.List(fields.Nested(ScreeningAnswerSchema))
 
 
 class BlacklistQuerySchema(PageArgs):
     sector = fields.String(validate=validate.OneOf(SECTORS))
     region = fields.String(validate=validate.Regexp(r"^[0-9]{6}$"))
-    on = fields.Date(metadata={"description": "Default: today"})
+    on = Day(metadata={"description": "Default: today"})
     list = fields.String(load_default="blacklist", validate=validate.OneOf(LIST_KINDS))
     q = fields.String(metadata={"description": "Part of the name, or the start of a USCC"})
     format = fields.String(validate=validate.OneOf(["json", "csv"]))
@@ -258,7 +259,7 @@ class PublicBlacklistQuerySchema(PageArgs):
 class ChangesQuerySchema(ma.Schema):
     after = fields.Integer(
         load_default=0,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_CURSOR),
         metadata={"description": "Cursor: changes after this one"},
     )
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
@@ -303,8 +304,8 @@ class RelationSchema(ma.Schema):
     other = fields.Integer()
     other_name = fields.String()
     share = fields.String(allow_none=True)
-    start = fields.Date(allow_none=True)
-    end = fields.Date(allow_none=True)
+    start = Day(allow_none=True)
+    end = Day(allow_none=True)
     note = fields.String(allow_none=True)
     source = fields.Dict(allow_none=True)
 
@@ -317,7 +318,7 @@ class SubjectDetailSchema(SubjectSchema):
 class LegalBasisOutSchema(ma.Schema):
     authority = fields.String()
     document_no = fields.String()
-    decided_on = fields.Date()
+    decided_on = Day()
 
 
 class RecordSchema(ma.Schema):
@@ -334,8 +335,8 @@ class RecordSchema(ma.Schema):
     severity = fields.String(allow_none=True)
     description = fields.String(allow_none=True)
     basis = fields.Nested(LegalBasisOutSchema, allow_none=True)
-    effective_from = fields.Date()
-    effective_to = fields.Date(allow_none=True)
+    effective_from = Day()
+    effective_to = Day(allow_none=True)
     source = fields.Dict()
     created_at = UtcDateTime()
     known_at = UtcDateTime(metadata={"description": "When this register learned of it"})
@@ -351,7 +352,7 @@ class RecordSchema(ma.Schema):
 class LiftSchema(ma.Schema):
     id = fields.Integer()
     listing = fields.Integer()
-    on = fields.Date()
+    on = Day()
     reason = fields.String(allow_none=True)
     basis = fields.Nested(LegalBasisOutSchema)
     source = fields.Dict()
@@ -365,8 +366,8 @@ class ListingSchema(ma.Schema):
     list = fields.String()
     sectors = fields.List(fields.String())
     regions = fields.List(fields.String())
-    start = fields.Date()
-    end = fields.Date(allow_none=True)
+    start = Day()
+    end = Day(allow_none=True)
     reason = fields.String(allow_none=True)
     basis = fields.Nested(LegalBasisOutSchema)
     source = fields.Dict()
@@ -388,7 +389,7 @@ class BlacklistPageSchema(ma.Schema):
     page = fields.Integer()
     page_size = fields.Integer()
     total = fields.Integer()
-    on = fields.Date()
+    on = Day()
 
 
 class EligibilityReasonSchema(ma.Schema):
@@ -404,7 +405,7 @@ class EligibilitySchema(ma.Schema):
     purpose = fields.String()
     sector = fields.String(allow_none=True)
     region = fields.String(allow_none=True)
-    on = fields.Date()
+    on = Day()
 
 
 class CreditPointSchema(ma.Schema):
@@ -416,8 +417,8 @@ class CreditPointSchema(ma.Schema):
 
 class CreditViewSchema(ma.Schema):
     subject = fields.Nested(SubjectSchema)
-    as_of = fields.Date()
-    known_on = fields.Date(allow_none=True)
+    as_of = Day()
+    known_on = Day(allow_none=True)
     score = fields.Integer()
     grade = fields.String()
     points = fields.List(fields.Nested(CreditPointSchema))
@@ -433,7 +434,7 @@ class CreditViewSchema(ma.Schema):
 
 class PublicCreditSchema(ma.Schema):
     subject = fields.Nested(SubjectSchema)
-    as_of = fields.Date()
+    as_of = Day()
     score = fields.Integer()
     grade = fields.String()
     points = fields.List(fields.Nested(CreditPointSchema))

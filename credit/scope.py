@@ -31,7 +31,7 @@ def unpack(packed: str | None) -> list[str]:
 def covering_regions(region: str) -> list[str]:
     """The codes whose scope includes ``region``: itself, its prefecture, its province."""
     codes = [region]
-    if len(region) == 6 and region.isdigit():
+    if len(region) == 6 and region.isascii() and region.isdigit():
         for parent in (region[:4] + "00", region[:2] + "0000"):
             if parent not in codes:
                 codes.append(parent)

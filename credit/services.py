@@ -53,7 +53,7 @@ def find_subject(session: Session, ref: str | int) -> Subject | None:
     if isinstance(ref, int):
         return session.get(Subject, ref) if storable_id(ref) else None
     ref = str(ref).strip()
-    if ref.isdigit() and len(ref) < 18:
+    if ref.isascii() and ref.isdigit() and len(ref) < 18:
         return session.get(Subject, int(ref)) if storable_id(int(ref)) else None
     normalised = ref.upper()
     subject = session.scalar(select(Subject).where(Subject.uscc == normalised))
@@ -175,7 +175,7 @@ def search_subjects(session: Session, q: str | None = None, kind: str | None = N
                     )
                 )
             )
-        if q.isdigit() and len(q) < 12:
+        if q.isascii() and q.isdigit() and len(q) < 12:
             conditions.append(Subject.id == int(q))
         stmt = stmt.where(or_(*conditions))
     return stmt

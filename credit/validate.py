@@ -9,6 +9,7 @@ revoked, the listing lifted) are resolved by the caller.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,7 @@ from credit.identifiers import (
 from credit.models import LIST_KINDS, RELATION_KINDS, SUBJECT_KINDS
 from credit.names import name_key
 from credit.scope import SECTORS
+from trading.fields import day_error
 
 try:  # GB/T 2260 table (credit/regions.py); without it a region is only checked as 6 digits
     from credit.regions import is_known as _region_known
@@ -79,15 +81,16 @@ def day(data: dict, field: str, errors: Errors, *, required: bool, label: str | 
         if required:
             _add(errors, name, _MISSING)
         return None
-    if isinstance(value, date):
-        return value
+    parsed = value if isinstance(value, date) else None
     if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip()[:10])
-        except ValueError:
-            pass
-    _add(errors, name, "must be an ISO 8601 date (YYYY-MM-DD)")
-    return None
+        with contextlib.suppress(ValueError):
+            parsed = date.fromisoformat(value.strip()[:10])
+    if parsed is None:
+        _add(errors, name, "must be an ISO 8601 date (YYYY-MM-DD)")
+    elif message := day_error(parsed):
+        _add(errors, name, message)
+        return None
+    return parsed
 
 
 def region_error(code: Any) -> str | None:
@@ -112,7 +115,12 @@ def subject_region_error(region: Any, uscc: str | None, id_number: str | None) -
     refused, so a mirror that validates the region it is sent agrees with this service.
     """
     message = region_error(region)
-    if message is None or len(str(region)) != 6 or not str(region).isdigit():
+    if (
+        message is None
+        or len(str(region)) != 6
+        or not str(region).isascii()
+        or not str(region).isdigit()
+    ):
         return message
     if id_number and region == id_number[:6] and area_in_force_at_birth(id_number):
         return None

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from experts import draws, inspections, services, specialties
 from experts.schemas import (
@@ -42,6 +41,7 @@ from trading.auth import access, principal
 from trading.db import get_session, storable_id
 from trading.errors import NotFound, documents_errors
 from trading.idempotency import idempotent
+from trading.openapi import Blueprint
 from trading.pagination import page_of, paginate
 
 blp = Blueprint("experts", __name__, url_prefix="/api/v1", description="Experts and draws")

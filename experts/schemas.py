@@ -10,7 +10,7 @@ from experts.draw import ENTROPY_KINDS
 from experts.models import ATTENDANCE, CONDUCT, EXPERT_STATUSES, REPLACEMENT_REASONS
 from experts.services import EXPERT_RELATION_KINDS
 from trading.db import MAX_ID
-from trading.fields import UtcDateTime
+from trading.fields import Day, UtcDateTime
 from trading.pagination import PageArgs
 
 _ID = validate.Range(min=1, max=MAX_ID)
@@ -88,13 +88,13 @@ class EmployerSchema(ma.Schema):
 
 class LeaveSchema(ma.Schema):
     id = fields.Integer(required=True)
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = Day(required=True)
+    end = Day(required=True)
     reason = fields.String(required=True, allow_none=True)
 
 
 class StatusChangeSchema(ma.Schema):
-    from_ = fields.String(required=True, data_key="from")
+    from_ = fields.String(required=True, data_key="from", attribute="from")
     to = fields.String(required=True)
     reason = fields.String(required=True)
     actor = fields.String(required=True)
@@ -111,8 +111,8 @@ class ExpertRelationSchema(ma.Schema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True)
     other = fields.Nested(RelatedSubjectSchema, required=True)
-    start = fields.Date(required=True, allow_none=True)
-    end = fields.Date(required=True, allow_none=True)
+    start = Day(required=True, allow_none=True)
+    end = Day(required=True, allow_none=True)
 
 
 class ExpertSchema(ma.Schema):
@@ -148,8 +148,8 @@ class StatusInSchema(ma.Schema):
 
 
 class LeaveInSchema(ma.Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = Day(required=True)
+    end = Day(required=True)
     reason = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
@@ -165,8 +165,8 @@ class ExpertRelationInSchema(ma.Schema):
         as_string=True,
         metadata={"description": "Percentage held (shareholder, interest), above 0, at most 100"},
     )
-    start = fields.Date(allow_none=True)
-    end = fields.Date(allow_none=True)
+    start = Day(allow_none=True)
+    end = Day(allow_none=True)
     note = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 

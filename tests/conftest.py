@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -164,14 +165,12 @@ def make_app(url: str, **overrides):
     return create_app(config)
 
 
-@pytest.fixture
-def app(migrated: Backend):
-    """The app on one backend; everything a test writes is rolled back after it.
-
-    Jobs run inline (in the request's thread): every session of the test shares one
-    connection, which a job's thread must not use at the same time.
-    """
-    flask_app = make_app(migrated.url, JOB_RUNNER="inline")
+@contextmanager
+def rolled_back_app(url: str, **overrides) -> Iterator:
+    """The app (with ``overrides`` to its config) on ``url``, everything it writes rolled
+    back afterwards. Jobs run inline (in the request's thread): every session shares one
+    connection, which a job's thread must not use at the same time."""
+    flask_app = make_app(url, **{"JOB_RUNNER": "inline", **overrides})
     db = database(flask_app)
     connection = db.engine.connect()
     outer = connection.begin()
@@ -183,6 +182,20 @@ def app(migrated: Backend):
         outer.rollback()
         connection.close()
         db.dispose()
+
+
+def arranging_session(flask_app):
+    """A session of ``flask_app`` for arranging data directly through services."""
+    s = database(flask_app).session()
+    s.info["actor"] = "test:arrange"
+    return s
+
+
+@pytest.fixture
+def app(migrated: Backend):
+    """The app on one backend; everything a test writes is rolled back after it."""
+    with rolled_back_app(migrated.url) as flask_app:
+        yield flask_app
 
 
 @pytest.fixture
@@ -199,8 +212,7 @@ def client(app):
 @pytest.fixture
 def session(app):
     """A session on the test's connection, for arranging data directly through services."""
-    s = database(app).session()
-    s.info["actor"] = "test:arrange"
+    s = arranging_session(app)
     yield s
     s.close()
 

@@ -12,7 +12,7 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSessionInterface
 from flask_smorest import Api
 
-from trading import audit, db, errors, metrics, request_context
+from trading import audit, db, errors, metrics, request_context, untrusted
 from trading.config import load_config
 
 
@@ -22,6 +22,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         "gongxin", instance_relative_config=True, instance_path=settings.get("INSTANCE_PATH")
     )
     app.config.update(settings)
+    if app.config["PREFERRED_URL_SCHEME"] == "https":
+        app.config["SESSION_COOKIE_SECURE"] = True
     if not app.config.get("DATABASE_URL"):
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "gongxin.sqlite3")
@@ -32,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     audit.configure(audit_keyring(app))
     request_context.init_app(app)
+    untrusted.init_app(app)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     app.session_interface = _ConsoleOnlySessions()

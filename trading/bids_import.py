@@ -174,7 +174,7 @@ def _parse(line: int, raw: dict[str, str]) -> tuple[_Row | None, dict[str, list[
     if sector is not None and sector not in _SECTORS:
         errors["sector"] = [f"must be one of {', '.join(_SECTORS)}"]
     region = raw.get("region") or None
-    if region is not None and not (len(region) == 6 and region.isdigit()):
+    if region is not None and not (len(region) == 6 and region.isascii() and region.isdigit()):
         errors["region"] = ["must be a 6-digit GB/T 2260 code"]
     submitted = None
     if raw.get("submitted_at"):

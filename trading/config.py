@@ -72,6 +72,9 @@ class Config:
     CONSOLE_SESSION_HOURS: float = 12.0
     # Forms and pages show China Standard Time; the database keeps UTC.
     CONSOLE_UTC_OFFSET_HOURS: float = 8.0
+    # Served over HTTPS (behind a proxy that terminates TLS, say): set to "https", and the
+    # console's cookie is sent only over HTTPS (SESSION_COOKIE_SECURE) and HSTS is sent.
+    PREFERRED_URL_SCHEME: str = "http"
     SESSION_COOKIE_SECURE: bool = False
     # flask-smorest / OpenAPI
     API_TITLE: str = "Gongxin"
@@ -80,7 +83,10 @@ class Config:
     OPENAPI_URL_PREFIX: str = "/api/v1"
     OPENAPI_JSON_PATH: str = "openapi.json"
     JSON_SORT_KEYS: bool = False
-    MAX_CONTENT_LENGTH: int = 512 * 1024 * 1024
+    # Every request body, JSON and forms: a few MiB, refused (413) before it is read.
+    MAX_CONTENT_LENGTH: int = 4 * 1024 * 1024
+    # Files uploaded to be imported (exchange files, historical bids), streamed in.
+    MAX_UPLOAD_LENGTH: int = 512 * 1024 * 1024
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:

@@ -6,6 +6,7 @@ gunicorn workers never share a connection inherited across ``fork``.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -14,10 +15,14 @@ from typing import Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import Pool, QueuePool
 
+from trading.errors import database_unavailable, is_unavailable
 from trading.request_context import request_id
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -31,6 +36,10 @@ NAMING_CONVENTION = {
 #: Ids are 32-bit integer columns; a larger number names nothing (and PostgreSQL would
 #: refuse to compare it), so callers answer "not found" without asking.
 MAX_ID = 2**31 - 1
+
+
+#: The largest cursor (a 64-bit signed integer): beyond it neither database can compare.
+MAX_CURSOR = 2**63 - 1
 
 
 def storable_id(value: int) -> bool:
@@ -271,6 +280,13 @@ def init_app(app: Flask) -> None:
                 session.in_transaction() or session.info.get("audit_pending")
             ):
                 session.commit()
+        except DBAPIError as error:
+            # The database went away between the work and its COMMIT (a shutdown, a
+            # failover): nothing was written, and the client may try again.
+            if not is_unavailable(error):
+                raise
+            log.warning("commit failed, database unavailable: %s", error.orig)
+            return database_unavailable()
         finally:
             # Closing rolls back whatever was not committed (errors, pure reads).
             session.close()

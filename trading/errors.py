@@ -11,8 +11,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, jsonify
-from sqlalchemy.exc import IntegrityError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,18 @@ def init_app(app: Flask) -> None:
             error.code, error.message, error.errors, error.rule, getattr(error, "headers", None)
         )
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(error: RequestEntityTooLarge):
+        from flask import request
+
+        limit = request.max_content_length
+        return error_response(
+            413,
+            f"The body is larger than the {limit:,} bytes this operation takes.",
+            {"_body": [f"must be at most {limit} bytes"]},
+            "request.body_size",
+        )
+
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if isinstance(error, InternalServerError):
@@ -161,16 +174,56 @@ def init_app(app: Flask) -> None:
             "storage.integrity",
         )
 
+    @app.errorhandler(DataError)
+    def _data(error: DataError):
+        # A value the schemas let through but the database cannot take (a number past
+        # its column): the request's fault, refused like any other invalid value.
+        log.info("value refused by the database: %s", error.orig)
+        return out_of_range()
+
+    @app.errorhandler(OverflowError)
+    def _overflow(error: OverflowError):
+        log.info("value out of range: %s", error)
+        return out_of_range()
+
     @app.errorhandler(OperationalError)
-    def _operational(error: OperationalError):
+    @app.errorhandler(PoolTimeout)
+    def _operational(error: Exception):
         log.exception("database unavailable")
-        return error_response(503, "The database is unavailable; try again shortly.")
+        return database_unavailable()
 
     @app.errorhandler(Exception)
     def _internal(error: Exception):
         original = getattr(error, "original_exception", None) or error
         log.exception("unhandled error", exc_info=original)
         return error_response(500, "Internal error; it has been logged.")
+
+
+def out_of_range():
+    return error_response(
+        422,
+        "A value is out of the range the service can store or compute with.",
+        {"_schema": ["a number or a date is out of range"]},
+        "request.value_out_of_range",
+    )
+
+
+def database_unavailable():
+    return error_response(
+        503,
+        "The database is unavailable; try again shortly.",
+        {"database": ["unavailable"]},
+        "service.database_unavailable",
+        {"Retry-After": "5"},
+    )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a database error means the database could not be reached (a restart, a
+    shutdown, a lost connection), not that the request was wrong."""
+    if isinstance(error, OperationalError | PoolTimeout):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
 def documents_errors(blp: Any, responses: dict[int, str]) -> Any:

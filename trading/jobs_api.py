@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import url_for
-from flask_smorest import Blueprint
 
 from trading import jobs
 from trading.auth import access, principal
 from trading.errors import ErrorSchema, Forbidden, NotFound
 from trading.fields import UtcDateTime
+from trading.openapi import Blueprint
 from trading.pagination import PageArgs, page_of
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1", description="Long work and its progress")

@@ -11,7 +11,16 @@ from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 
+import flask_smorest
 from flask_smorest.utils import deepupdate
+
+from trading.untrusted import JsonParser
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every blueprint of the API: JSON bodies read by :class:`trading.untrusted.JsonParser`."""
+
+    ARGUMENTS_PARSER = JsonParser()
 
 
 def annotate(**doc: Any) -> Callable:

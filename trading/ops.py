@@ -6,14 +6,14 @@ from functools import cache
 
 import marshmallow as ma
 from flask import current_app
-from flask_smorest import Blueprint
 from sqlalchemy import select, text
 
 from trading import audit, jobs, migrate
 from trading.auth import access, principal
-from trading.db import get_session
+from trading.db import MAX_CURSOR, get_session
 from trading.errors import ErrorSchema, error_response
 from trading.fields import UtcDateTime
+from trading.openapi import Blueprint
 
 health_blp = Blueprint(
     "health", __name__, url_prefix="/", description="Liveness and readiness probes"
@@ -111,7 +111,7 @@ def _heads() -> set[str]:
 class AuditQuerySchema(ma.Schema):
     after = ma.fields.Integer(
         load_default=0,
-        validate=ma.validate.Range(min=0),
+        validate=ma.validate.Range(min=0, max=MAX_CURSOR),
         metadata={"description": "Cursor: entries with seq above this"},
     )
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from trading import services
 from trading.auth import access, principal
 from trading.db import get_session
 from trading.errors import ErrorSchema
 from trading.idempotency import idempotent
+from trading.openapi import Blueprint
 from trading.pagination import page_of
 from trading.schemas import (
     AwardCreateSchema,

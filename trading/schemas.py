@@ -14,7 +14,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from credit.scope import SECTORS
-from trading.fields import UtcDateTime
+from trading.fields import Day, UtcDateTime
 from trading.models import FINGERPRINT_FIELDS
 from trading.pagination import PageArgs
 
@@ -161,8 +161,8 @@ class TenderListArgs(PageArgs):
         metadata={"description": "Only tenders this subject (USCC or id) bid in"},
     )
     status = ma.fields.String(validate=validate.OneOf(TENDER_STATUSES))
-    date_from = ma.fields.Date(metadata={"description": "Tender date on or after"})
-    date_to = ma.fields.Date(metadata={"description": "Tender date on or before"})
+    date_from = Day(metadata={"description": "Tender date on or after"})
+    date_to = Day(metadata={"description": "Tender date on or before"})
     min_suspicion = ma.fields.Float(validate=validate.Range(min=0, max=1))
     sort = ma.fields.String(
         load_default="date",
@@ -246,7 +246,7 @@ class TenderSummarySchema(ma.Schema):
     estimate = money_out(allow_none=True)
     deadline = UtcDateTime(allow_none=True)
     opening_at = UtcDateTime(allow_none=True)
-    tender_date = ma.fields.Date(allow_none=True)
+    tender_date = Day(allow_none=True)
     status = ma.fields.String(
         required=True,
         validate=validate.OneOf(TENDER_STATUSES),

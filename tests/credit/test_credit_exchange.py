@@ -390,3 +390,100 @@ def test_a_record_row_names_a_bad_correction_and_keeps_a_good_one():
     good = exchange.Row(2, {"type": "record", "subject": "1", "corrects": 17})
     errors = exchange.validate_row(good, date(2025, 6, 1))
     assert "corrects" not in errors
+
+
+def _hostile_file(reg) -> tuple[list[str], dict[int, str], list[str]]:
+    """JSON Lines with good rows between hostile ones: (lines, the field each bad line is
+    refused for, the USCCs of the good subjects)."""
+    good = [make_uscc(reg.rng, "320102") for _ in range(3)]
+
+    def subject(n: int, uscc: str, name: str = "南京好公司") -> str:
+        # Escaped as JSON allows (a lone surrogate has no UTF-8 form to be written raw).
+        row = {
+            "type": "subject",
+            "source": {"platform": SRC, "id": f"H{n}"},
+            "kind": "bidder",
+            "name": name,
+            "uscc": uscc,
+        }
+        return json.dumps(row)
+
+    record = {
+        "type": "record",
+        "source": {"platform": SRC, "id": "HR1"},
+        "subject": "¹",
+        "polarity": "negative",
+        "category": "collusion",
+        "severity": "serious",
+        "description": "串通投标",
+        "basis": _basis(),
+        "effective_from": "2024-03-01",
+    }
+    deep = '{"type": "subject", "note": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    lines = [
+        subject(1, good[0]),
+        deep,  # line 2
+        subject(2, make_uscc(reg.rng, "320102"), "南京\u0000坏公司"),  # line 3
+        json.dumps(record, ensure_ascii=False),  # line 4
+        subject(3, good[1]),
+        json.dumps({**record, "source": {"platform": SRC, "id": "HR2"}, "subject": "١٢"}),
+        json.dumps({**record, "source": {"platform": SRC, "id": "HR3"}, "subject": good[0]}),
+        subject(4, make_uscc(reg.rng, "320102"), "坏\ud800公司"),  # line 8 (escaped)
+        json.dumps(
+            {
+                **record,
+                "source": {"platform": SRC, "id": "HR4"},
+                "subject": good[1],
+                "effective_from": "9999-12-31",
+            }
+        ),  # line 9
+        subject(5, good[2]),
+    ]
+    return (
+        lines,
+        {2: "_line", 3: "name", 4: "subject", 6: "subject", 8: "name", 9: "effective_from"},
+        good,
+    )
+
+
+def test_one_hostile_row_does_not_block_the_rows_around_it(client, tokens, reg):
+    lines, refused, good = _hostile_file(reg)
+    body = ("\n".join(lines) + "\n").encode()
+    for attempt in (1, 2):
+        response = _post(client, tokens, body, "application/x-ndjson")
+        assert response.status_code == 200, response.get_json()
+        result = response.get_json()
+        rejected = {r["line"]: r["errors"] for r in result["rejected"]}
+        assert set(rejected) == set(refused), rejected
+        for line, field_name in refused.items():
+            assert field_name in rejected[line], (line, rejected[line])
+        if attempt == 1:
+            assert result["accepted"] == 4 and result["duplicates"] == 0
+        else:  # a retry applies nothing twice and refuses the same lines
+            assert result["accepted"] == 0 and result["duplicates"] == 4
+    for uscc in good:
+        found = client.get(f"/api/v1/subjects/{uscc}", headers=tokens["regulator"])
+        assert found.status_code == 200, found.get_json()
+    credit = client.get(f"/api/v1/subjects/{good[0]}/credit", headers=tokens["regulator"])
+    assert [r["source"]["id"] for r in credit.get_json()["records"]] == ["HR3"]
+
+
+def test_a_csv_row_with_a_nul_or_a_unicode_digit_is_refused_alone(client, tokens, reg):
+    good = make_uscc(reg.rng, "320102")
+    rows = [
+        "type,source.platform,source.id,kind,name,uscc,subject,polarity,category,severity,"
+        "description,basis.authority,basis.document_no,basis.decided_on,effective_from",
+        f"subject,{SRC},C1,bidder,南京好公司,{good},,,,,,,,,",
+        f"subject,{SRC},C2,bidder,南京\x00坏公司,{make_uscc(reg.rng, '320102')},,,,,,,,,",
+        f"record,{SRC},C3,,,,¹,negative,collusion,serious,串通投标,江苏省住房和城乡建设厅,"
+        "苏建罚〔2024〕7号,2024-03-01,2024-03-01",
+        f"record,{SRC},C4,,,,{good},negative,collusion,serious,串通投标,江苏省住房和城乡建设厅,"
+        "苏建罚〔2024〕7号,2024-03-01,2024-03-01",
+    ]
+    response = _post(client, tokens, ("\n".join(rows) + "\n").encode(), "text/csv")
+    assert response.status_code == 200, response.get_json()
+    result = response.get_json()
+    assert result["accepted"] == 2
+    rejected = {r["line"]: r["errors"] for r in result["rejected"]}
+    assert set(rejected) == {3, 4}, rejected
+    assert "name" in rejected[3] and "subject" in rejected[4]

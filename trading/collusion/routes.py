@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import current_app, jsonify, request, url_for
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from trading import jobs
@@ -28,6 +27,7 @@ from trading.idempotency import idempotent
 from trading.jobs_api import JobSchema
 from trading.metrics import counters
 from trading.models import Tender
+from trading.openapi import Blueprint
 from trading.pagination import PageArgs, page_of
 
 blp = Blueprint("collusion", __name__, url_prefix="/api/v1", description="Collusion alerts")

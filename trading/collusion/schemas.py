@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from trading.collusion.models import ALERT_SCOPES, ALERT_STATUSES, DECISIONS, VERDICTS
-from trading.fields import UtcDateTime
+from trading.fields import Day, UtcDateTime
 from trading.pagination import PageArgs
 from trading.schemas import REF_PATTERN
 
@@ -73,7 +73,7 @@ class AlertListArgs(PageArgs):
 class BasisSchema(ma.Schema):
     authority = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     document_no = ma.fields.String(required=True, validate=validate.Length(min=1, max=120))
-    decided_on = ma.fields.Date(required=True)
+    decided_on = Day(required=True)
 
 
 class ReviewCreateSchema(ma.Schema):
@@ -96,8 +96,8 @@ class ReviewCreateSchema(ma.Schema):
     severity = ma.fields.String(
         load_default="serious", validate=validate.OneOf(("minor", "general", "serious"))
     )
-    effective_from = ma.fields.Date(metadata={"description": "Defaults to basis.decided_on"})
-    effective_to = ma.fields.Date(metadata={"description": "Defaults to the longest period"})
+    effective_from = Day(metadata={"description": "Defaults to basis.decided_on"})
+    effective_to = Day(metadata={"description": "Defaults to the longest period"})
 
     @ma.validates_schema
     def _records_need_basis(self, data: dict, **kwargs: Any) -> None:

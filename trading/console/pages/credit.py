@@ -60,6 +60,7 @@ from trading.console.signin import page, user
 from trading.db import get_session
 from trading.errors import NotFound, ServiceError
 from trading.pagination import paginate
+from trading.untrusted import accepts_upload
 
 PAGE_SIZE = 50
 READERS = ("centre", "regulator", "auditor")
@@ -375,6 +376,7 @@ def blacklist() -> Any:
 
 
 @console.route("/jobs/credit-import", methods=["POST"])
+@accepts_upload
 @page(*WRITERS)
 def credit_import() -> Any:
     upload = request.files.get("file")

@@ -34,6 +34,7 @@ from trading.schemas import (
     TenderCreateSchema,
     TenderListArgs,
 )
+from trading.untrusted import accepts_upload
 
 PAGE_SIZE = 50
 READERS = ("centre", "regulator", "auditor")
@@ -181,6 +182,7 @@ def tender_bid(ref: str) -> Any:
 
 
 @console.route("/jobs/bids-import", methods=["POST"])
+@accepts_upload
 @page(*IMPORTERS)
 def bids_import() -> Any:
     upload = request.files.get("file")
