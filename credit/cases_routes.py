@@ -71,7 +71,7 @@ class DecisionInSchema(ma.Schema):
 
 
 @blp.route("/records/<int:record_id>/cases", methods=["POST"])
-@access(blp, "regulator", "centre")
+@access(blp)
 @idempotent(blp)
 @blp.arguments(CaseInSchema)
 @blp.response(201, CaseSchema)
@@ -83,7 +83,7 @@ def file_case(data, record_id):
 
 
 @blp.route("/credit-cases/<int:case_id>", methods=["GET"])
-@access(blp, "regulator", "centre", "auditor")
+@access(blp)
 @blp.response(200, CaseSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such case")
 def get_case(case_id):
@@ -92,7 +92,7 @@ def get_case(case_id):
 
 
 @blp.route("/credit-cases/<int:case_id>/acceptance", methods=["POST"])
-@access(blp, "regulator")
+@access(blp)
 @blp.arguments(AcceptanceInSchema)
 @blp.response(200, CaseSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not the deciding authority")
@@ -112,7 +112,7 @@ def accept_case(data, case_id):
 
 
 @blp.route("/credit-cases/<int:case_id>/decision", methods=["POST"])
-@access(blp, "regulator")
+@access(blp)
 @blp.arguments(DecisionInSchema)
 @blp.response(200, CaseSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not the deciding authority")

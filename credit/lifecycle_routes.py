@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
 from credit import lifecycle, services
 from credit.schemas import LegalBasisSchema, SubjectSchema, dump_subject
 from trading.auth import access
 from trading.db import get_session
 from trading.errors import ErrorSchema
+from trading.fields import Day
 from trading.idempotency import idempotent
+from trading.openapi import Blueprint
 
 blp = Blueprint(
     "credit_lifecycle",
@@ -22,7 +23,7 @@ blp = Blueprint(
 
 class RenameInSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    on = ma.fields.Date(metadata={"description": "First day of the new name; default today"})
+    on = Day(metadata={"description": "First day of the new name; default today"})
     reason = ma.fields.String(validate=ma.validate.Length(max=2000))
 
 
@@ -32,12 +33,12 @@ class EndInSchema(ma.Schema):
         validate=ma.validate.OneOf(lifecycle.END_KINDS),
         metadata={"description": "deregistered (注销) or revoked (吊销)"},
     )
-    on = ma.fields.Date(required=True)
+    on = Day(required=True)
     basis = ma.fields.Nested(LegalBasisSchema, required=True)
 
 
 @blp.route("/subjects/<string:ref>/renames", methods=["POST"])
-@access(blp, "regulator")
+@access(blp)
 @idempotent(blp)
 @blp.arguments(RenameInSchema)
 @blp.response(201, SubjectSchema)
@@ -50,7 +51,7 @@ def rename_subject(data, ref: str):
 
 
 @blp.route("/subjects/<string:ref>/end", methods=["POST"])
-@access(blp, "regulator")
+@access(blp)
 @idempotent(blp)
 @blp.arguments(EndInSchema)
 @blp.response(201, SubjectSchema)

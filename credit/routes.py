@@ -67,9 +67,6 @@ public_blp = Blueprint(
     description="Public credit view (政务公开), no token",
 )
 
-READERS = ("centre", "regulator", "auditor")
-WRITERS = ("regulator",)
-
 
 def _unmask() -> bool:
     """Only admin and regulator see resident ID numbers in full."""
@@ -85,7 +82,7 @@ def _not_found_doc(func):
 
 
 @blp.route("/subjects", methods=["POST"])
-@access(blp, "regulator", "centre")
+@access(blp)
 @blp.arguments(SubjectInSchema())
 @blp.response(201, SubjectSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Identifier already registered")
@@ -96,7 +93,7 @@ def create_subject(body):
 
 
 @blp.route("/subjects", methods=["GET"])
-@access(blp, *READERS)
+@access(blp)
 @blp.arguments(SubjectQuerySchema(), location="query")
 @blp.response(200, page_of(SubjectSchema))
 def list_subjects(args):
@@ -126,7 +123,7 @@ def list_subjects(args):
 
 
 @blp.route("/subjects/<string:ref>", methods=["GET"])
-@access(blp, *READERS)
+@access(blp)
 @blp.response(200, SubjectDetailSchema)
 @_not_found_doc
 def get_subject(ref: str):
@@ -164,7 +161,7 @@ def get_subject(ref: str):
 
 
 @blp.route("/subjects/<string:ref>/relations", methods=["POST"])
-@access(blp, *WRITERS)
+@access(blp)
 @blp.arguments(RelationInSchema())
 @blp.response(201, RelationSchema)
 @_not_found_doc
@@ -181,7 +178,7 @@ def add_relation(body, ref: str):
 
 
 @blp.route("/subjects/<string:ref>/records", methods=["POST"])
-@access(blp, *WRITERS)
+@access(blp)
 @blp.arguments(RecordInSchema())
 @blp.response(201, RecordSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Source already applied")
@@ -195,7 +192,7 @@ def add_record(body, ref: str):
 
 
 @blp.route("/records/<int:record_id>", methods=["GET"])
-@access(blp, *READERS)
+@access(blp)
 @blp.response(200, RecordSchema)
 @_not_found_doc
 def get_record(record_id: int):
@@ -208,7 +205,7 @@ def get_record(record_id: int):
 
 
 @blp.route("/records/<int:record_id>/revocations", methods=["POST"])
-@access(blp, *WRITERS)
+@access(blp)
 @blp.arguments(RevocationInSchema())
 @blp.response(201, RecordSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Already revoked or corrected")
@@ -225,7 +222,7 @@ def revoke_record(body, record_id: int):
 
 
 @blp.route("/subjects/<string:ref>/listings", methods=["POST"])
-@access(blp, *WRITERS)
+@access(blp)
 @blp.arguments(ListingInSchema())
 @blp.response(201, ListingSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Source already applied")
@@ -239,7 +236,7 @@ def list_subject(body, ref: str):
 
 
 @blp.route("/listings/<int:listing_id>", methods=["GET"])
-@access(blp, *READERS)
+@access(blp)
 @blp.response(200, ListingSchema)
 @_not_found_doc
 def get_listing(listing_id: int):
@@ -250,7 +247,7 @@ def get_listing(listing_id: int):
 
 
 @blp.route("/listings/<int:listing_id>/lifts", methods=["POST"])
-@access(blp, *WRITERS)
+@access(blp)
 @blp.arguments(LiftInSchema())
 @blp.response(201, ListingSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Already lifted, or already ended")
@@ -288,7 +285,7 @@ def _credit_answer(
 
 
 @blp.route("/subjects/<string:ref>/credit", methods=["GET"])
-@access(blp, *READERS)
+@access(blp)
 @blp.arguments(AsOfSchema(), location="query")
 @blp.response(200, CreditViewSchema)
 @_not_found_doc
@@ -335,7 +332,7 @@ _JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 @blp.route("/subjects/<string:ref>/eligibility", methods=["GET"])
-@access(blp, *READERS)
+@access(blp)
 @annotate(parameters=_ELIGIBILITY_PARAMETERS)
 @annotate_response(blp, 200, EligibilitySchema)
 @documents_errors(blp, {422: "The question does not validate", 404: "Unknown subject or id"})
@@ -369,7 +366,7 @@ def subject_eligibility(ref: str):
 
 
 @blp.route("/eligibility", methods=["POST"])
-@access(blp, *READERS)
+@access(blp)
 @blp.arguments(ScreeningInSchema())
 @annotate_response(blp, 200, ScreeningResultSchema)
 def screen_eligibility(body):
@@ -503,7 +500,7 @@ def _blacklist_entry(listing, subject, lift, on: date, *, unmask: bool, public: 
 
 
 @blp.route("/blacklist", methods=["GET"])
-@access(blp, *READERS)
+@access(blp)
 @blp.arguments(BlacklistQuerySchema(), location="query")
 @blp.response(200, BlacklistPageSchema)
 @blp.doc(
@@ -548,7 +545,7 @@ def blacklist(args):
 
 @blp.route("/exchange/imports", methods=["POST"])
 @accepts_upload
-@access(blp, *WRITERS)
+@access(blp)
 @idempotent(blp)
 @blp.response(200, ImportResultSchema)
 @blp.doc(
@@ -594,7 +591,7 @@ class _UnsupportedMediaType(ServiceError):
 
 
 @blp.route("/exchange/changes", methods=["GET"])
-@access(blp, "regulator", "auditor")
+@access(blp)
 @blp.arguments(ChangesQuerySchema(), location="query")
 @blp.response(200, ChangesPageSchema)
 def exchange_changes(args):
@@ -606,7 +603,7 @@ def exchange_changes(args):
 
 
 @public_blp.route("/subjects/<string:uscc>/credit", methods=["GET"])
-@access(public_blp, public=True)
+@access(public_blp)
 @public_blp.response(200, PublicCreditSchema)
 @public_blp.alt_response(404, schema=ErrorSchema, description="No organisation with this USCC")
 def public_credit(uscc: str):
@@ -642,7 +639,7 @@ def _public_listing(listing: dict) -> dict:
 
 
 @public_blp.route("/blacklist", methods=["GET"])
-@access(public_blp, public=True)
+@access(public_blp)
 @public_blp.arguments(PublicBlacklistQuerySchema(), location="query")
 @public_blp.response(200, BlacklistPageSchema)
 def public_blacklist(args):

@@ -1969,7 +1969,7 @@ def _sealed_draws(
 ) -> dict[str, datetime]:
     """Draws whose audit entries this reader may not read yet: every sealed draw, except
     to the centre that made it."""
-    ids = [int(i) for i in target_ids if i.isdigit() and storable_id(int(i))]
+    ids = [int(i) for i in target_ids if i.isascii() and i.isdigit() and storable_id(int(i))]
     if not ids:
         return {}
     rows = session.execute(

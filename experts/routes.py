@@ -46,8 +46,6 @@ from trading.pagination import page_of, paginate
 
 blp = Blueprint("experts", __name__, url_prefix="/api/v1", description="Experts and draws")
 
-DRAW_READERS = ("centre", "auditor", "regulator")
-
 
 def _settings() -> draws.DrawSettings:
     return draws.settings_from(current_app.config)
@@ -84,7 +82,7 @@ def _bad_request(func):
 
 
 @blp.route("/specialties", methods=["GET"])
-@access(blp, public=True)
+@access(blp)
 @blp.response(200, SpecialtyNodeSchema(many=True))
 def specialty_tree():
     """The national classification of evaluation specialties (发改法规〔2018〕316号) as a tree."""
@@ -109,7 +107,7 @@ def create_expert(data):
 
 
 @blp.route("/experts", methods=["GET"])
-@access(blp, "regulator")
+@access(blp)
 @blp.arguments(ExpertQuerySchema, location="query")
 @blp.response(200, page_of(ExpertListItemSchema))
 def list_experts(args):
@@ -128,14 +126,16 @@ def list_experts(args):
 
 
 @blp.route("/experts/<int:expert_id>", methods=["GET"])
-@access(blp, "regulator")
+@access(blp)
 @blp.response(200, ExpertSchema)
 @_not_found("Unknown expert")
 def get_expert(expert_id):
-    """One expert; the private contact only for admins."""
+    """One expert; the private contact and the full ID number only for admins (a
+    regulator supervising the pool sees the number masked, as in lists)."""
     session = get_session()
+    admin = principal().role == "admin"
     return services.expert_view(
-        session, _expert(expert_id), with_contact=principal().role == "admin"
+        session, _expert(expert_id), with_contact=admin, full_id_number=admin
     )
 
 
@@ -200,7 +200,7 @@ def add_relation(data, expert_id):
 
 
 @blp.route("/draws", methods=["POST"])
-@access(blp, "centre")
+@access(blp)
 @idempotent(blp)
 @blp.arguments(DrawInSchema)
 @blp.response(201, DrawSchema)
@@ -216,7 +216,7 @@ def create_draw(data):
 
 
 @blp.route("/draws", methods=["GET"])
-@access(blp, *DRAW_READERS)
+@access(blp)
 @blp.arguments(DrawQuerySchema, location="query")
 @blp.response(200, page_of(DrawListItemSchema))
 def list_draws(args):
@@ -236,7 +236,7 @@ def _open(draw_id: int):
 
 
 @blp.route("/draws/<int:draw_id>", methods=["GET"])
-@access(blp, *DRAW_READERS)
+@access(blp)
 @blp.response(200, DrawSchema)
 @_not_found("Unknown draw, or another centre's")
 def get_draw(draw_id):
@@ -246,7 +246,7 @@ def get_draw(draw_id):
 
 
 @blp.route("/draws/<int:draw_id>/verification", methods=["GET"])
-@access(blp, *DRAW_READERS)
+@access(blp)
 @blp.response(200, VerificationSchema)
 @_not_found("Unknown draw, or another centre's")
 def verify_draw(draw_id):
@@ -256,7 +256,7 @@ def verify_draw(draw_id):
 
 
 @blp.route("/draws/<int:draw_id>/entropy", methods=["POST"])
-@access(blp, "centre", "regulator")
+@access(blp)
 @blp.arguments(EntropyInSchema)
 @blp.response(200, DrawStateSchema)
 @_not_found("Unknown draw, or another centre's")
@@ -273,7 +273,7 @@ def supply_entropy(data, draw_id):
 
 
 @blp.route("/draws/<int:draw_id>/void", methods=["POST"])
-@access(blp, "centre")
+@access(blp)
 @blp.arguments(VoidInSchema)
 @blp.response(200, DrawStateSchema)
 @_not_found("Unknown draw, or another centre's")
@@ -291,7 +291,7 @@ def void(data, draw_id):
 
 
 @blp.route("/draws/<int:draw_id>/replacements", methods=["POST"])
-@access(blp, "centre")
+@access(blp)
 @idempotent(blp)
 @blp.arguments(ReplacementInSchema)
 @blp.response(201, ReplacementSchema)
@@ -312,7 +312,7 @@ def replace(data, draw_id):
 
 
 @blp.route("/draws/<int:draw_id>/feedback", methods=["POST"])
-@access(blp, "centre")
+@access(blp)
 @blp.arguments(FeedbackInSchema)
 @blp.response(201, FeedbackSchema)
 @_not_found("Unknown draw, or another centre's")
@@ -342,7 +342,7 @@ def _inspection(inspection_id: int):
 
 
 @blp.route("/inspections/draws", methods=["POST"])
-@access(blp, "regulator")
+@access(blp)
 @idempotent(blp)
 @blp.arguments(InspectionInSchema)
 @blp.response(201, InspectionSchema)
@@ -357,7 +357,7 @@ def create_inspection(data):
 
 
 @blp.route("/inspections/draws", methods=["GET"])
-@access(blp, public=True)
+@access(blp)
 @blp.arguments(InspectionQuerySchema, location="query")
 @blp.response(200, page_of(InspectionListItemSchema))
 def list_inspections(args):
@@ -369,7 +369,7 @@ def list_inspections(args):
 
 
 @blp.route("/inspections/draws/<int:inspection_id>", methods=["GET"])
-@access(blp, public=True)
+@access(blp)
 @blp.response(200, InspectionSchema)
 @_not_found("Unknown or unpublished inspection")
 def get_inspection(inspection_id):
@@ -379,7 +379,7 @@ def get_inspection(inspection_id):
 
 
 @blp.route("/inspections/draws/<int:inspection_id>/results", methods=["POST"])
-@access(blp, "regulator")
+@access(blp)
 @blp.arguments(InspectionResultInSchema)
 @blp.response(201, InspectionResultSchema)
 @_not_found("Unknown inspection")
@@ -394,7 +394,7 @@ def record_result(data, inspection_id):
 
 
 @blp.route("/inspections/draws/<int:inspection_id>/publication", methods=["POST"])
-@access(blp, "regulator")
+@access(blp)
 @blp.response(200, InspectionSchema)
 @_not_found("Unknown inspection")
 @_conflict("Already published")

@@ -163,7 +163,9 @@ def local_scope(region: str) -> str:
     return region if region.endswith("0000") else region[:4] + "00"
 
 
-def expert_view(session: Session, expert: Expert, *, with_contact: bool) -> dict[str, Any]:
+def expert_view(
+    session: Session, expert: Expert, *, with_contact: bool, full_id_number: bool = True
+) -> dict[str, Any]:
     subject = session.get(Subject, expert.subject_id)
     table = specialties.load_specialties()
     held = held_specialties(session, [expert.id])[expert.id]
@@ -196,7 +198,7 @@ def expert_view(session: Session, expert: Expert, *, with_contact: bool) -> dict
         "id": expert.id,
         "subject_id": expert.subject_id,
         "name": subject.name,
-        "id_number": subject.id_number,
+        "id_number": subject.id_number if full_id_number else mask_resident_id(subject.id_number),
         "region": expert.region,
         "specialties": [{"code": code, "name": table[code].name} for code in held],
         "employer": employer,

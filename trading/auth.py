@@ -224,14 +224,19 @@ def current_principal(required: bool = True) -> Principal | None:
     return principal
 
 
-def access(blp: Any, *roles: str, public: bool = False) -> Callable:
-    """Authenticate, then allow only ``roles`` (admin always). Documents 401/403 for OpenAPI.
+def access(blp: Any) -> Callable:
+    """Authenticate, then allow only the roles :mod:`trading.permissions` gives the view
+    (admin always; no token for a public one). Documents 401/403 for OpenAPI.
 
     Place it directly under ``@blp.route`` so that authentication comes before input parsing.
     """
-    allowed = set(roles) | {"admin"}
+    from trading.permissions import PUBLIC, roles_for
 
     def decorator(func: Callable) -> Callable:
+        roles = roles_for(f"{blp.name}.{func.__name__}")
+        public = roles is PUBLIC
+        allowed = set(roles or ()) | {"admin"}
+
         @wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = current_principal(required=not public)

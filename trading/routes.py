@@ -21,15 +21,13 @@ from trading.schemas import (
 
 blp = Blueprint("tenders", __name__, url_prefix="/api/v1", description="Tenders and bids")
 
-READERS = ("centre", "regulator", "auditor")
-
 
 def _caller() -> services.Caller:
     return services.caller_of(principal())
 
 
 @blp.route("/tenders", methods=["POST"])
-@access(blp, "centre", "regulator")
+@access(blp)
 @idempotent(blp)
 @blp.arguments(TenderCreateSchema)
 @blp.response(201, TenderSchema)
@@ -44,7 +42,7 @@ def create_tender(data):
 
 
 @blp.route("/tenders", methods=["GET"])
-@access(blp, *READERS)
+@access(blp)
 @blp.arguments(TenderListArgs, location="query")
 @blp.response(200, page_of(TenderSummarySchema))
 def list_tenders(args):
@@ -53,7 +51,7 @@ def list_tenders(args):
 
 
 @blp.route("/tenders/<ref>", methods=["GET"])
-@access(blp, *READERS)
+@access(blp)
 @blp.response(200, TenderSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such tender")
 def get_tender(ref):
@@ -67,7 +65,7 @@ def get_tender(ref):
 
 
 @blp.route("/tenders/<ref>/bids", methods=["POST"])
-@access(blp, "centre")
+@access(blp)
 @idempotent(blp)
 @blp.arguments(BidCreateSchema)
 @blp.response(201, BidSchema)
@@ -84,7 +82,7 @@ def register_bid(data, ref):
 
 
 @blp.route("/tenders/<ref>/award", methods=["POST"])
-@access(blp, "centre")
+@access(blp)
 @idempotent(blp)
 @blp.arguments(AwardCreateSchema)
 @blp.response(200, TenderSchema)

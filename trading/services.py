@@ -92,6 +92,14 @@ def refuse_ineligible(result: Eligibility, field: str, what: str, rule: str) -> 
     )
 
 
+def check_own_tender(session: Session, ref: str, caller: Caller) -> Tender:
+    """The tender ``ref``, refused (403 ``tenders.own_centre``) to a centre that did not
+    register it: a centre acts on its own tenders only (bids, awards, scans)."""
+    tender = get_tender(session, ref)
+    _check_centre(tender, caller)
+    return tender
+
+
 def _check_centre(tender: Tender, caller: Caller) -> None:
     if caller.centre and tender.centre_uscc and tender.centre_uscc != caller.centre:
         raise Forbidden(

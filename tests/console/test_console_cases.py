@@ -71,5 +71,5 @@ def test_an_objection_marks_the_record_disputed_on_the_page(client, tokens, sign
     assert filed.status_code == 303, filed.text[:400]
     page = regulator.get(f"/subjects/{firm['uscc']}").text
     assert f'id="disputed-{record["id"]}"' in page
-    auditor = signed_in("auditor").get(f"/subjects/{firm['uscc']}").text
-    assert "异议中" in auditor and 'id="case-form"' not in auditor
+    reader = signed_in("centre").get(f"/subjects/{firm['uscc']}").text
+    assert "异议中" in reader and 'id="case-form"' not in reader

@@ -64,7 +64,7 @@ class Register:
         response = self.client.get(
             f"/api/v1/subjects/{subject['id']}/credit",
             query_string={"as_of": as_of} if as_of else {},
-            headers=self.tokens["auditor"],
+            headers=self.tokens["centre"],
         )
         assert response.status_code == 200, response.get_json()
         return response.get_json()

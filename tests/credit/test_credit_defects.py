@@ -362,7 +362,7 @@ def test_a_retroactive_revocation_leaves_what_the_register_said_readable(reg, se
     response = reg.client.get(
         f"/api/v1/subjects/{firm['id']}/credit",
         query_string={"as_of": "2024-05-01", "known_on": "2024-05-01"},
-        headers=reg.tokens["auditor"],
+        headers=reg.tokens["centre"],
     )
     then = response.get_json()
     assert then["score"] == 60 and then["active_records"] == [record["id"]]
@@ -373,7 +373,7 @@ def test_a_retroactive_revocation_leaves_what_the_register_said_readable(reg, se
     earlier = reg.client.get(
         f"/api/v1/subjects/{firm['id']}/credit",
         query_string={"as_of": "2024-05-01", "known_on": "2024-02-28"},
-        headers=reg.tokens["auditor"],
+        headers=reg.tokens["centre"],
     ).get_json()
     assert earlier["records"] == [] and earlier["score"] == 100
 
@@ -417,7 +417,7 @@ def test_a_gbk_csv_is_read_when_declared(reg, client, tokens):
     }
     result = _import(client, tokens, data, "text/csv; charset=GBK").get_json()
     assert result["accepted"] == 1, result
-    found = client.get(f"/api/v1/subjects/{uscc}", headers=tokens["auditor"]).get_json()
+    found = client.get(f"/api/v1/subjects/{uscc}", headers=tokens["centre"]).get_json()
     assert found["name"] == "国标编码建设有限公司"
     refused = _import(client, tokens, data, "text/csv; charset=latin-1")
     assert refused.status_code == 415 and refused.get_json()["rule"] == "credit.exchange_charset"

@@ -58,7 +58,7 @@ def test_status_on_any_date_is_derived_from_the_dates(reg, client, tokens):
     assert status("2024-05-01") == ("active", "D")
     assert status("2024-09-01") == ("lifted", "A")
     # The history of moves stays readable: the listing and its lift, both with their basis.
-    seen = client.get(f"/api/v1/listings/{listing['id']}", headers=tokens["auditor"]).get_json()
+    seen = client.get(f"/api/v1/listings/{listing['id']}", headers=tokens["centre"]).get_json()
     assert seen["basis"]["decided_on"] == "2024-02-20" and seen["lift"]["on"] == "2024-09-01"
 
 

@@ -50,8 +50,8 @@ def test_the_blacklist_exports_as_csv(reg, client, tokens):
     reg.listing(person, regions=["110000", "120000"], sectors=["construction", "land"])
     reg.listing(reg.org("失信公司"))
     for kwargs in (
-        {"headers": {**tokens["auditor"], "Accept": "text/csv"}},
-        {"headers": tokens["auditor"], "query_string": {"format": "csv"}},
+        {"headers": {**tokens["centre"], "Accept": "text/csv"}},
+        {"headers": tokens["centre"], "query_string": {"format": "csv"}},
     ):
         query = {"on": "2024-05-01", **kwargs.pop("query_string", {})}
         response = client.get("/api/v1/blacklist", query_string=query, **kwargs)
@@ -59,7 +59,7 @@ def test_the_blacklist_exports_as_csv(reg, client, tokens):
         rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
         assert sorted(r["name"] for r in rows) == ["失信公司", "王失信"]
         row = next(r for r in rows if r["name"] == "王失信")
-        assert row["id_number"] == mask_resident_id(person["id_number"])  # auditor: masked
+        assert row["id_number"] == mask_resident_id(person["id_number"])  # centre: masked
         assert row["regions"] == "110000;120000" and row["basis.document_no"]
 
 

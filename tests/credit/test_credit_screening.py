@@ -120,7 +120,7 @@ def test_subject_search_folds_and_ranks_names(reg, client, tokens):
     other = reg.org("北京市建设工程集团第二分公司")
     reg.org("上海某公司")
     response = client.get(
-        "/api/v1/subjects", query_string={"q": "北京市建設工程（集團）"}, headers=tokens["auditor"]
+        "/api/v1/subjects", query_string={"q": "北京市建設工程（集團）"}, headers=tokens["centre"]
     )
     page = response.get_json()
     assert response.status_code == 200, page

@@ -10,8 +10,8 @@ from credit.identifiers import mask_resident_id
 def test_an_organisation_is_registered_by_uscc_and_found_by_it(reg, client, tokens):
     firm = reg.org("北京建工一公司")
     assert firm["uscc"] and firm["region"] == "110105" and firm["kind"] == "bidder"
-    by_uscc = client.get(f"/api/v1/subjects/{firm['uscc']}", headers=tokens["auditor"])
-    by_id = client.get(f"/api/v1/subjects/{firm['id']}", headers=tokens["auditor"])
+    by_uscc = client.get(f"/api/v1/subjects/{firm['uscc']}", headers=tokens["centre"])
+    by_id = client.get(f"/api/v1/subjects/{firm['id']}", headers=tokens["centre"])
     assert by_uscc.status_code == by_id.status_code == 200
     assert by_uscc.get_json()["id"] == by_id.get_json()["id"] == firm["id"]
 
@@ -81,7 +81,7 @@ def test_a_second_registration_of_the_same_identifier_is_409(reg):
 def test_id_numbers_are_shown_in_full_only_to_regulators_and_admins(reg, client, tokens):
     person = reg.person("张三")
     assert len(person["id_number"]) == 18 and "*" not in person["id_number"]
-    for role in ("auditor", "centre"):
+    for role in ("centre",):
         seen = client.get(f"/api/v1/subjects/{person['id']}", headers=tokens[role]).get_json()
         assert seen["id_number"] == mask_resident_id(person["id_number"])
     admin = client.get(f"/api/v1/subjects/{person['id']}", headers=tokens["admin"]).get_json()
@@ -101,18 +101,18 @@ def test_subjects_are_searched_by_name_and_kind_with_pages(reg, client, tokens):
         reg.org(f"华东路桥{i}公司")
     reg.org("华东代理", kind="agency")
     page = client.get(
-        "/api/v1/subjects", query_string={"q": "华东", "page_size": 2}, headers=tokens["auditor"]
+        "/api/v1/subjects", query_string={"q": "华东", "page_size": 2}, headers=tokens["centre"]
     ).get_json()
     assert page["total"] == 4 and len(page["items"]) == 2
     agencies = client.get(
-        "/api/v1/subjects", query_string={"q": "华东", "kind": "agency"}, headers=tokens["auditor"]
+        "/api/v1/subjects", query_string={"q": "华东", "kind": "agency"}, headers=tokens["centre"]
     ).get_json()
     assert [s["name"] for s in agencies["items"]] == ["华东代理"]
 
 
 def test_an_unknown_subject_is_404(client, tokens):
     for ref in ("91110000MA00000000", "999999"):
-        response = client.get(f"/api/v1/subjects/{ref}", headers=tokens["auditor"])
+        response = client.get(f"/api/v1/subjects/{ref}", headers=tokens["centre"])
         assert response.status_code == 404
         assert response.get_json()["rule"] == "credit.subject_exists"
     from tests.credit.conftest import negative
@@ -144,7 +144,7 @@ def test_relations_are_read_from_the_subject_in_the_path(reg, client, tokens):
     reg.post(
         f"/subjects/{engineer['id']}/relations", {"kind": "relative", "other": brother["id"]}, 201
     )
-    seen = client.get(f"/api/v1/subjects/{child['uscc']}", headers=tokens["auditor"]).get_json()
+    seen = client.get(f"/api/v1/subjects/{child['uscc']}", headers=tokens["centre"]).get_json()
     assert [r["kind"] for r in seen["relations"]] == ["subsidiary"]
     assert [r["other_name"] for r in seen["related_from"]] == ["张工"]
 

@@ -266,7 +266,7 @@ def test_records_need_a_basis_and_members_of_the_alert(client, tokens, market):
 
 
 def test_roles_centre_cannot_review_or_read_alerts(client, tokens, market):
-    scan(client, tokens, role="regulator")
+    scan(client, tokens)
     trio = alert_of(client, tokens, market.trio)
     refused = review(
         client, tokens, trio["id"], expect=403, role="centre", decision="dismiss", note="x"

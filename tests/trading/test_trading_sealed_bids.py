@@ -67,10 +67,12 @@ def test_lists_do_not_tell_who_bid_in_a_sealed_tender(trading, client, tokens):
 
 def test_a_sealed_tender_is_scanned_only_by_its_centre_or_an_auditor(trading, client, tokens):
     tender, _ = _open_tender_with_bids(trading)
-    for role in ("regulator", "other_centre"):
+    # Regulators start no scans at all, and another centre scans none of this centre's
+    # tenders (least privilege), sealed or not.
+    for role, rule in (("regulator", "auth.role_allowed"), ("other_centre", "tenders.own_centre")):
         refused = client.post(SCANS, json={"tender_ref": tender["ref"]}, headers=tokens[role])
         assert refused.status_code == 403, (role, refused.get_json())
-        assert refused.get_json()["rule"] == "tenders.bids_sealed"
+        assert refused.get_json()["rule"] == rule
     for role in ("centre", "auditor"):
         done = client.post(SCANS, json={"tender_ref": tender["ref"]}, headers=tokens[role])
         assert done.status_code == 200, (role, done.get_json())

@@ -60,11 +60,13 @@ from trading.console.signin import page, user
 from trading.db import get_session
 from trading.errors import NotFound, ServiceError
 from trading.pagination import paginate
+from trading.permissions import CREDIT_KEEPERS, CREDIT_READERS
 from trading.untrusted import accepts_upload
 
 PAGE_SIZE = 50
-READERS = ("centre", "regulator", "auditor")
-WRITERS = ("regulator",)
+# The same roles as the API's credit operations (trading/permissions.py).
+READERS = CREDIT_READERS
+WRITERS = CREDIT_KEEPERS
 _SPLIT_LISTS = ("sectors", "regions")
 
 
