@@ -22,7 +22,7 @@ def test_a_rename_keeps_the_former_name_searchable(reg, client, tokens):
     for q in ("老名字", "新名字"):
         found = client.get("/api/v1/subjects", query_string={"q": q}, headers=tokens["centre"])
         assert [s["id"] for s in found.get_json()["items"]] == [firm["id"]], q
-    shown = client.get(f"/api/v1/subjects/{firm['id']}", headers=tokens["auditor"]).get_json()
+    shown = client.get(f"/api/v1/subjects/{firm['id']}", headers=tokens["centre"]).get_json()
     assert [n["name"] for n in shown["former_names"]] == ["北京老名字建设有限公司"]
     same = reg.post(f"/subjects/{firm['id']}/renames", {"name": "北京新名字建设集团有限公司"}, 422)
     assert same.get_json()["rule"] == "credit.rename_valid"
