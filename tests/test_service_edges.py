@@ -14,15 +14,17 @@ from sqlalchemy.orm import Session
 from credit.identifiers import make_resident_id, make_uscc
 from tests.conftest import arranging_session, make_app, rolled_back_app
 from tests.console.conftest import Browser
+from trading import migrate
 from trading.auth import create_token
 from trading.db import database
 
 
-def test_a_commit_the_database_cannot_take_answers_503_and_writes_nothing(committed_url, backend):
+def test_a_commit_the_database_cannot_take_answers_503_and_writes_nothing(pg_databases):
     """The database ends the request's connection between its work and its COMMIT, as a
-    shutdown (or a failover) does: the answer is 503 in the error shape, never 500."""
-    if backend != "postgresql":
-        pytest.skip("SQLite has no server to go away between a request's work and its commit")
+    shutdown (or a failover) does: the answer is 503 in the error shape, never 500. On
+    PostgreSQL only: the embedded SQLite has no server to go away."""
+    committed_url = pg_databases.url_for(pg_databases.create())
+    migrate.upgrade(committed_url)
     app = make_app(committed_url)
     db = database(app)
     with db.transaction("test:arrange") as session:
