@@ -62,7 +62,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from trading import clock
 from trading.db import Base, database
-from trading.errors import ServiceError, Unavailable
+from trading.errors import NotFound, ServiceError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -297,13 +297,20 @@ class JobStore:
                 .values(stage=stage[:60], done=done, total=total, updated_at=clock.now())
             )
 
-    def finish(self, job_id: str, **values: Any) -> None:
-        if "state" in values and has_app_context():
+    def visible(self, job_id: str, actor: str, role: str) -> Job:
+        """The job if ``actor`` started it (an admin sees every job); otherwise the same
+        404 as for no job at all, so ids do not leak."""
+        job = self.get(job_id)
+        if job is None or (role != "admin" and job.owner != actor):
+            raise NotFound("No such job of yours.", rule="jobs.owner")
+        return job
+
+    def finish(self, job_id: str, kind_name: str, **values: Any) -> None:
+        """Give the job its final state (``values``) and count it in the metrics."""
+        if has_app_context():
             from trading.metrics import counters
 
-            with self._session() as session:
-                kind_name = session.scalar(select(JobRecord.kind).where(JobRecord.id == job_id))
-            counters().jobs.labels(kind_name or "unknown", values["state"]).inc()
+            counters().jobs.labels(kind_name, values["state"]).inc()
         if "result" in values and values["result"] is not None:
             values["result"] = json.dumps(values["result"], ensure_ascii=False, default=str)
         now = clock.now()
@@ -400,7 +407,7 @@ def start(
             queue.defer(app, job.id)
         except Exception as error:  # the queue is part of the database: same answer
             log.exception("job %s could not be queued", job.id)
-            jobs.finish(job.id, state="failed", error="the job queue is unavailable")
+            jobs.finish(job.id, kind_name, state="failed", error="the job queue is unavailable")
             raise Unavailable(
                 "The job queue is unavailable; try again later.", rule="jobs.queue_available"
             ) from error
@@ -445,10 +452,11 @@ def execute(app: Flask, job_id: str, *, final_attempt: bool = True) -> None:
                         result = work(session, report, params, path)
                 else:
                     result = work(session, report, params, None)
-            jobs.finish(job_id, state="done", result=result, error=None, rule=None)
+            jobs.finish(job_id, job.kind, state="done", result=result, error=None, rule=None)
         except ServiceError as error:
             jobs.finish(
                 job_id,
+                job.kind,
                 state="failed",
                 error=error.message,
                 rule=error.rule,
@@ -460,7 +468,11 @@ def execute(app: Flask, job_id: str, *, final_attempt: bool = True) -> None:
                 jobs.requeue(job_id, "the database connection was lost; retried")
                 raise Retry(str(error)) from error
             log.exception("job %s (%s) failed", job_id, job.kind)
-            jobs.finish(job_id, state="failed", error="internal error; it has been logged")
+            jobs.finish(
+                job_id, job.kind, state="failed", error="internal error; it has been logged"
+            )
         except Exception:  # the job must always leave a final state behind
             log.exception("job %s (%s) failed", job_id, job.kind)
-            jobs.finish(job_id, state="failed", error="internal error; it has been logged")
+            jobs.finish(
+                job_id, job.kind, state="failed", error="internal error; it has been logged"
+            )

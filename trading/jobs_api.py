@@ -7,7 +7,7 @@ from flask import url_for
 
 from trading import jobs
 from trading.auth import access, principal
-from trading.errors import ErrorSchema, Forbidden, NotFound
+from trading.errors import ErrorSchema, Forbidden
 from trading.fields import UtcDateTime
 from trading.openapi import Blueprint
 from trading.pagination import PageArgs, page_of
@@ -48,12 +48,8 @@ class JobCreateSchema(ma.Schema):
 
 
 def visible(job_id: str) -> jobs.Job:
-    """The job if the caller started it (or is an admin); the same 404 otherwise."""
-    job = jobs.store().get(job_id)
     me = principal()
-    if job is None or (me.role != "admin" and job.owner != me.actor):
-        raise NotFound("No such job of yours.", rule="jobs.owner")
-    return job
+    return jobs.store().visible(job_id, me.actor, me.role)
 
 
 @blp.route("/jobs", methods=["POST"])
